@@ -1,0 +1,166 @@
+"""Organisations, clinics, staff and their roles in each clinic."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name such as Australia/Sydney.")
+
+
+class Organisation(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    require_two_factor = models.BooleanField(
+        default=False, help_text="Every staff member must set up an authenticator app before using Clearplan."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Clinic(models.Model):
+    class Locale(models.TextChoices):
+        EN_AU = "en-AU", "English (Australia)"
+        EN_US = "en-US", "English (United States)"
+        EN_GB = "en-GB", "English (United Kingdom)"
+
+    class ToothNumbering(models.TextChoices):
+        FDI = "fdi", "FDI (two-digit, e.g. 36)"
+        UNIVERSAL = "universal", "Universal (1–32)"
+        PALMER = "palmer", "Palmer (quadrant and number)"
+
+    LOCALE_COUNTRY = {"en-AU": "AU", "en-US": "US", "en-GB": "GB"}
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clinics")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=32, blank=True, help_text="Stored in international format.")
+    email = models.EmailField(blank=True)
+    time_zone = models.CharField(max_length=64, default="Australia/Sydney", validators=[validate_time_zone])
+    locale = models.CharField(max_length=5, choices=Locale.choices, default=Locale.EN_AU)
+    currency = models.CharField(
+        max_length=3, default="AUD", validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter code such as AUD.")]
+    )
+    tooth_numbering = models.CharField(max_length=10, choices=ToothNumbering.choices, default=ToothNumbering.FDI)
+    logo = models.ImageField(upload_to="clinic-logos/", blank=True)
+    brand_colour = models.CharField(
+        max_length=7,
+        default="#1F6F78",
+        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a colour such as #1F6F78.")],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="clinic_name_unique_in_organisation"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def country(self) -> str:
+        """Two-letter country used to read phone numbers typed without a country code."""
+        return self.LOCALE_COUNTRY.get(self.locale, "AU")
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A member of a practice's team. Signs in with an email address."""
+
+    username = None  # type: ignore[assignment]
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField("email address", unique=True)
+    first_name = models.CharField("first name", max_length=150)
+    last_name = models.CharField("last name", max_length=150, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="staff", null=True, blank=True
+    )
+    is_organisation_admin = models.BooleanField(
+        default=False, help_text="Sees and manages every clinic in the organisation."
+    )
+    notify_by_email = models.BooleanField(default=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name"]
+    objects = UserManager()  # type: ignore[misc]
+
+    class Meta:
+        ordering = ["first_name", "last_name"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_unique_ignoring_case")]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.email
+
+
+class Membership(models.Model):
+    """A staff member's role in one clinic."""
+
+    class Role(models.TextChoices):
+        MANAGER = "manager", "Owner / manager"
+        PRACTITIONER = "practitioner", "Practitioner"
+        COORDINATOR = "coordinator", "Treatment coordinator"
+        FRONT_DESK = "front_desk", "Front desk / dental assistant"
+
+    class ClinicalRole(models.TextChoices):
+        NONE = "", "—"
+        DENTIST = "dentist", "Dentist"
+        ORTHODONTIST = "orthodontist", "Orthodontist"
+        HYGIENIST = "hygienist", "Hygienist"
+        ORAL_HEALTH_THERAPIST = "oral_health_therapist", "Oral-health therapist"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    clinical_role = models.CharField(max_length=30, choices=ClinicalRole.choices, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "clinic"], name="membership_one_role_per_clinic"),
+            models.CheckConstraint(
+                condition=~models.Q(role="practitioner") | ~models.Q(clinical_role=""),
+                name="membership_practitioner_has_clinical_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.clinic}"

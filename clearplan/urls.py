@@ -1,0 +1,19 @@
+from django.urls import include, path
+
+from clearplan.web import views as web_views
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("health/", web_views.health, name="health"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("clearplan.pipeline.urls")),
+    path("patients/", include("clearplan.patients.urls")),
+    path("conversations/", include("clearplan.messaging.urls")),
+    path("insights/", include("clearplan.insights.urls")),
+    path("settings/", include("clearplan.accounts.urls")),
+    path("settings/audit/", include("clearplan.audit.urls")),
+]
+
+handler403 = "clearplan.web.views.error_403"
+handler404 = "clearplan.web.views.error_404"
+handler500 = "clearplan.web.views.error_500"
