@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "clearplan.messaging",
     "clearplan.insights",
     "clearplan.web",
+    "clearplan.demo",
 ]
 
 MIDDLEWARE = [
