@@ -1,11 +1,191 @@
+"""The audit log as managers see it: browse, filter and export. There is no way to change or
+delete an event from here; every view refuses anything but GET."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from clearplan.accounts.access import manager_required
+from clearplan.audit.forms import AuditFilterForm
+from clearplan.audit.models import AuditEvent
+from clearplan.audit.selectors import (
+    ACTION_BADGES,
+    AuditScope,
+    audit_events_in_scope,
+    audit_scope_for,
+    event_zone,
+    filter_audit_events,
+    record_type_label,
+    record_types_in,
+    staff_in_scope,
+)
+from clearplan.audit.services import audit_record
+from clearplan.lib.clinic_time import clinic_now, clinic_zone
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django.http import HttpRequest, HttpResponse
+
+    from clearplan.accounts.models import Clinic
+
+PAGE_SIZE = 50
+# Spreadsheet programs run a cell that starts with one of these as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
+@dataclass(frozen=True)
+class EventRow:
+    event: AuditEvent
+    local_at: datetime
+    clinic_name: str
+    badge: str
+    record_type: str
+    record_url: str
+
+
+def _filtered_events(request: HttpRequest) -> tuple[AuditScope, AuditFilterForm, QuerySet[AuditEvent]]:
+    scope = audit_scope_for(request.user, request.clinic, request.available_clinics)
+    in_scope = audit_events_in_scope(scope)
+    form = AuditFilterForm(
+        request.GET, scope=scope, staff=staff_in_scope(scope), record_types=record_types_in(in_scope)
+    )
+    form.is_valid()
+    events = filter_audit_events(in_scope, zone=clinic_zone(request.clinic), **form.filters())
+    return scope, form, events
+
+
+def _record_url(event: AuditEvent) -> str:
+    if event.object_type == "patient" and event.object_id:
+        return f"/patients/{event.object_id}/"
+    return ""
+
+
+def _rows(events: Iterable[AuditEvent], clinics_by_id: dict[int, Clinic], fallback: Clinic) -> list[EventRow]:
+    return [
+        EventRow(
+            event=event,
+            local_at=event.at.astimezone(event_zone(event, clinics_by_id, fallback)),
+            clinic_name=clinics_by_id[event.clinic_id].name if event.clinic_id in clinics_by_id else "",
+            badge=ACTION_BADGES.get(event.action, ""),
+            record_type=record_type_label(event.object_type),
+            record_url=_record_url(event),
+        )
+        for event in events
+    ]
+
+
+@require_GET
 @manager_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    return render(request, "audit/log.html")
+    scope, form, events = _filtered_events(request)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    clinics_by_id = {clinic.pk: clinic for clinic in scope.clinics}
+    return render(
+        request,
+        "audit/log.html",
+        {
+            "form": form,
+            "scope": scope,
+            "page": page,
+            "rows": _rows(page.object_list, clinics_by_id, request.clinic),
+            "filtered": form.active_filter_count() > 0,
+        },
+    )
+
+
+class _Echo:
+    """csv.writer writes into this and gets the line back, so rows can be streamed."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def spreadsheet_safe(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
+CSV_HEADER = [
+    "When",
+    "Clinic",
+    "Staff member",
+    "Action",
+    "Record type",
+    "Record",
+    "Record id",
+    "Address",
+    "Browser",
+    "Changes",
+]
+
+
+def _csv_lines(events: QuerySet[AuditEvent], clinics_by_id: dict[int, Clinic], fallback: Clinic) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    # The byte-order mark lets spreadsheet programs read accented names as UTF-8.
+    yield "\ufeff" + writer.writerow(CSV_HEADER)
+    for event in events.iterator(chunk_size=500):
+        (row,) = _rows([event], clinics_by_id, fallback)
+        cells = [
+            row.local_at.isoformat(sep=" ", timespec="seconds"),
+            row.clinic_name,
+            event.actor_label,
+            event.get_action_display(),
+            row.record_type,
+            event.object_label,
+            event.object_id,
+            event.ip_address,
+            event.user_agent,
+            json.dumps(event.changes, ensure_ascii=False, sort_keys=True, default=str) if event.changes else "",
+        ]
+        yield writer.writerow([spreadsheet_safe(cell) for cell in cells])
+
+
+def _filters_in_words(form: AuditFilterForm) -> dict[str, str]:
+    described = {}
+    for name, value in form.filters().items():
+        if not value:
+            continue
+        if name == "staff":
+            value = value.display_name
+        elif name == "action":
+            value = AuditEvent.Action(value).label
+        elif name == "record_type":
+            value = record_type_label(value)
+        described[name] = str(value)
+    return described
+
+
+@require_GET
+@manager_required
+def audit_export(request: HttpRequest) -> HttpResponse:
+    scope, form, events = _filtered_events(request)
+    filters = _filters_in_words(form)
+    export_event = audit_record(
+        action=AuditEvent.Action.EXPORT,
+        request=request,
+        object_type="audit_log",
+        object_label="Audit log" + (" (filtered)" if filters else ""),
+        changes={"filters": filters},
+    )
+    # The file holds what was in the log when it was asked for, not the export's own entry.
+    events = events.filter(pk__lt=export_event.pk)
+    clinics_by_id = {clinic.pk: clinic for clinic in scope.clinics}
+    stamp = clinic_now(request.clinic).strftime("%Y-%m-%d-%H%M")
+    response = StreamingHttpResponse(
+        _csv_lines(events, clinics_by_id, request.clinic), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
