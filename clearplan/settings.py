@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "clearplan.accounts.middleware.IdleTimeoutMiddleware",
     "clearplan.accounts.middleware.ActiveClinicMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "clearplan.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -187,6 +188,13 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Clearplan"
 MFA_RECOVERY_CODE_COUNT = 10
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+ACCOUNT_FORMS = {
+    "login": "clearplan.accounts.allauth_forms.LoginForm",
+    "reset_password": "clearplan.accounts.allauth_forms.ResetPasswordForm",
+    "reset_password_from_key": "clearplan.accounts.allauth_forms.ResetPasswordKeyForm",
+    "change_password": "clearplan.accounts.allauth_forms.ChangePasswordForm",
+    "reauthenticate": "clearplan.accounts.allauth_forms.ReauthenticateForm",
+}
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
 # Background work: the database task backend, run by `manage.py db_worker`.

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", web_views.home, name="home"),
     path("health/", web_views.health, name="health"),
     path("accounts/", include("allauth.urls")),
+    path("join/", include("clearplan.accounts.join_urls")),
     path("", include("clearplan.pipeline.urls")),
     path("patients/", include("clearplan.patients.urls")),
     path("conversations/", include("clearplan.messaging.urls")),

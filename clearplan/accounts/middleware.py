@@ -9,13 +9,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from clearplan.accounts.access import clinics_for_user, role_in_clinic
+from clearplan.accounts.signals import SIGN_OUT_REASON_ATTRIBUTE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from django.http import HttpRequest, HttpResponse
+
+    from clearplan.accounts.models import Clinic, User
 
 ACTIVE_CLINIC_SESSION_KEY = "clearplan_active_clinic"
 LAST_SEEN_SESSION_KEY = "clearplan_last_seen"
@@ -33,6 +37,7 @@ class IdleTimeoutMiddleware:
             last_seen = request.session.get(LAST_SEEN_SESSION_KEY)
             limit = settings.SESSION_IDLE_TIMEOUT_MINUTES * 60
             if last_seen is not None and now - float(last_seen) > limit:
+                setattr(request, SIGN_OUT_REASON_ATTRIBUTE, "idle")
                 logout(request)
                 messages.info(
                     request,
@@ -64,3 +69,44 @@ class ActiveClinicMiddleware:
         else:
             request.available_clinics = []
         return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """When the organisation requires two-factor, staff without an authenticator app are
+    sent to set one up before they can use anything else.
+
+    Sign-in, sign-out, password and two-factor pages (all under /accounts/), invitation
+    links and static files stay reachable so the person can finish setting up.
+    """
+
+    ALWAYS_ALLOWED_PREFIXES = ("/accounts/", "/join/", "/static/", "/health/")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.user.is_authenticated
+            and not request.path.startswith(self.ALWAYS_ALLOWED_PREFIXES)
+            and two_factor_setup_required(request.user, clinic=getattr(request, "clinic", None))
+        ):
+            messages.warning(
+                request,
+                "Your organisation asks everyone to use two-factor authentication. "
+                "Please set up an authenticator app to continue — it takes about two minutes.",
+            )
+            return redirect(reverse("mfa_activate_totp"))
+        return self.get_response(request)
+
+
+def two_factor_setup_required(user: User, *, clinic: Clinic | None = None) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    # The active clinic's organisation was loaded already; avoid a query on every request.
+    if clinic is not None and clinic.organisation_id == user.organisation_id:
+        organisation = clinic.organisation
+    else:
+        organisation = user.organisation
+    if organisation is None or not organisation.require_two_factor:
+        return False
+    return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 import zoneinfo
 
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 def validate_time_zone(value: str) -> None:
@@ -164,3 +166,93 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} at {self.clinic}"
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def pending(self) -> InvitationQuerySet:
+        """Not yet accepted or withdrawn; may still have expired (see Invitation.status)."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An emailed offer to join a clinic in a role.
+
+    Only a SHA-256 of the link's token is stored, so a copy of the database cannot be
+    used to accept someone else's invitation. Resending makes a fresh token.
+    """
+
+    VALID_FOR_DAYS = 7
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a reply"
+        EXPIRED = "expired", "Expired"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Withdrawn"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField()
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=20, choices=Membership.Role.choices)
+    clinical_role = models.CharField(max_length=30, choices=Membership.ClinicalRole.choices, blank=True, default="")
+    invited_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One open invitation per person per clinic: a second invite is a resend.
+            models.UniqueConstraint(
+                "clinic",
+                Lower("email"),
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email_and_clinic",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(role="practitioner") | ~models.Q(clinical_role=""),
+                name="invitation_practitioner_has_clinical_role",
+            ),
+        ]
+        indexes = [models.Index(fields=["clinic", "-created_at"], name="invitation_by_clinic_newest")]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.clinic}"
+
+    def status_at(self, now: datetime.datetime) -> str:
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if now >= self.expires_at:
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+
+class SignInThrottle(models.Model):
+    """Unsuccessful sign-ins for one email address, and the lock they lead to.
+
+    Keyed by the address typed, not by a user, so an address with no account is
+    counted and locked exactly like a real one and the form gives nothing away.
+    """
+
+    email = models.CharField(max_length=254, unique=True, help_text="Lower-cased address as typed.")
+    failures = models.PositiveIntegerField(default=0)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.failures} unsuccessful sign-ins"
+
+    def is_locked_at(self, now: datetime.datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
