@@ -1,16 +1,164 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import copy
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods
 
 from clearplan.accounts.access import staff_required
+from clearplan.audit.models import AuditEvent
+from clearplan.audit.services import audit_record
+from clearplan.patients.forms import PatientCreateForm, PatientEditForm, PatientForm, date_order
+from clearplan.patients.selectors import (
+    get_patient_for_user,
+    patients_of,
+    possible_duplicates,
+    read_query,
+    search_patients,
+)
+from clearplan.patients.services import (
+    StaleRecordError,
+    parse_version,
+    patient_create,
+    patient_update,
+    record_version,
+)
+
+if TYPE_CHECKING:
+    import uuid
+
+    from django.http import HttpRequest, HttpResponse
+
+    from clearplan.patients.models import Patient
+
+PAGE_SIZE = 25
+RESULTS_TARGET = "patient-results"
 
 
+@require_http_methods(["GET", "HEAD"])
 @staff_required
 def patient_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "patients/patient_list.html")
+    clinic = request.clinic
+    text = request.GET.get("q", "").strip()
+    query = read_query(text, clinic=clinic)
+    page = Paginator(search_patients(clinic, query), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "query": query,
+        "q": query.text,
+        "page": page,
+        "patients": page.object_list,
+        # Only worth a query when nothing matched: tells "no patients yet" from "no match".
+        "clinic_has_patients": page.paginator.count > 0 or patients_of(clinic).exists(),
+        "date_hint": date_order(clinic)[1],
+        "previous_url": _page_url(query.text, page.previous_page_number()) if page.has_previous() else "",
+        "next_url": _page_url(query.text, page.next_page_number()) if page.has_next() else "",
+    }
+    is_results_request = (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Target") == RESULTS_TARGET
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+    template = "patients/patient_list.html#results" if is_results_request else "patients/patient_list.html"
+    response = render(request, template, {**context, "is_results_request": is_results_request})
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
 
 
+@require_http_methods(["GET", "HEAD"])
 @staff_required
-def patient_create(request: HttpRequest) -> HttpResponse:
-    return render(request, "patients/patient_list.html")
+def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = get_patient_for_user(request, public_id)
+    audit_record(action=AuditEvent.Action.VIEW, request=request, obj=patient)
+    return render(request, "patients/patient_detail.html", {"patient": patient})
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def patient_create_view(request: HttpRequest) -> HttpResponse:
+    clinic = request.clinic
+    duplicates: list[Patient] = []
+    if request.method == "POST":
+        form = PatientCreateForm(request.POST, clinic=clinic)
+        if form.is_valid():
+            details = form.details()
+            duplicates = possible_duplicates(
+                clinic,
+                first_name=details["first_name"],
+                last_name=details["last_name"],
+                date_of_birth=details["date_of_birth"],
+            )
+            if not duplicates or form.cleaned_data["confirm_different_person"]:
+                saved = _save_or_show_errors(
+                    form, lambda: patient_create(clinic=clinic, by=request.user, details=details, request=request)
+                )
+                if saved is not None:
+                    messages.success(request, f"{saved.full_name} has been added.")
+                    return redirect("patients:detail", public_id=saved.public_id)
+    else:
+        form = PatientCreateForm(clinic=clinic)
+    return render(
+        request,
+        "patients/patient_form.html",
+        {"form": form, "duplicates": duplicates, "patient": None, "is_new": True},
+        status=200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_required
+def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    patient = get_patient_for_user(request, public_id)
+    stale: Patient | None = None
+    if request.method == "POST":
+        # The form works on a copy, so the page header keeps the saved name while errors show.
+        form = PatientEditForm(request.POST, clinic=request.clinic, instance=copy.copy(patient))
+        if form.is_valid():
+            try:
+                saved = _save_or_show_errors(
+                    form,
+                    lambda: patient_update(
+                        patient=patient,
+                        by=request.user,
+                        details=form.details(),
+                        expected_version=parse_version(form.cleaned_data["version"]),
+                        request=request,
+                    ),
+                )
+            except StaleRecordError as error:
+                stale = error.patient
+            else:
+                if saved is not None:
+                    messages.success(request, "Changes saved.")
+                    return redirect("patients:detail", public_id=saved.public_id)
+    else:
+        form = PatientEditForm(
+            clinic=request.clinic, instance=copy.copy(patient), initial={"version": record_version(patient)}
+        )
+        audit_record(action=AuditEvent.Action.VIEW, request=request, obj=patient)
+    return render(
+        request,
+        "patients/patient_form.html",
+        {"form": form, "patient": patient, "stale": stale, "is_new": False, "duplicates": []},
+        status=409 if stale is not None else 200,
+    )
+
+
+def _page_url(q: str, number: int) -> str:
+    params = {"q": q, "page": number} if q else {"page": number}
+    return f"{reverse('patients:list')}?{urlencode(params)}"
+
+
+def _save_or_show_errors(form: PatientForm, save: Any) -> Patient | None:
+    """Runs the service; rules it enforces beyond the form come back as field errors."""
+    try:
+        return save()
+    except ValidationError as error:
+        form.add_error(None, error)
+        return None

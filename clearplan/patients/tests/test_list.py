@@ -1,0 +1,184 @@
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from clearplan.accounts.models import Membership
+from clearplan.accounts.tests.factories import ClinicFactory, staff_member
+from clearplan.patients.tests.factories import PatientFactory
+
+LIST_URL = "/patients/"
+
+
+def names_on(response):
+    return [patient.full_name for patient in response.context["patients"]]
+
+
+@pytest.fixture
+def patients(clinic):
+    return {
+        "zoe": PatientFactory(
+            clinic=clinic, first_name="Zoë", last_name="O'Brien", date_of_birth=date(1988, 3, 14), mobile="+61412345678"
+        ),
+        "thao": PatientFactory(
+            clinic=clinic, first_name="Thảo", last_name="Nguyễn", date_of_birth=date(1975, 11, 2), pms_id="10423"
+        ),
+        "tui": PatientFactory(clinic=clinic, first_name="Tūī", last_name="Smith-Jones", date_of_birth=date(2001, 1, 9)),
+        "nathan": PatientFactory(clinic=clinic, first_name="Nathan", last_name="Anderson"),
+    }
+
+
+def test_it_lists_the_clinics_patients_by_last_name(coordinator_client, patients):
+    response = coordinator_client.get(LIST_URL)
+    assert names_on(response) == ["Nathan Anderson", "Thảo Nguyễn", "Zoë O'Brien", "Tūī Smith-Jones"]
+
+
+def test_it_hides_other_clinics_patients(coordinator_client, patients, other_clinic):
+    PatientFactory(clinic=other_clinic, first_name="Perth", last_name="Person")
+    response = coordinator_client.get(LIST_URL)
+    assert "Perth Person" not in names_on(response)
+    assert "Perth Person" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("zoe", ["Zoë O'Brien"]),
+        ("ZOË", ["Zoë O'Brien"]),
+        ("obrien", ["Zoë O'Brien"]),
+        ("o'brien", ["Zoë O'Brien"]),
+        ("O’Brien", ["Zoë O'Brien"]),
+        ("brien zoe", ["Zoë O'Brien"]),
+        ("nguyen", ["Thảo Nguyễn"]),
+        ("thao nguyen", ["Thảo Nguyễn"]),
+        ("jones", ["Tūī Smith-Jones"]),
+        ("smith-jones", ["Tūī Smith-Jones"]),
+        ("smith jones", ["Tūī Smith-Jones"]),
+        ("tui", ["Tūī Smith-Jones"]),
+        ("an", ["Nathan Anderson"]),
+    ],
+)
+def test_name_search_ignores_accents_case_apostrophes_and_hyphens(coordinator_client, patients, typed, expected):
+    assert names_on(coordinator_client.get(LIST_URL, {"q": typed})) == expected
+
+
+@pytest.mark.parametrize("typed", ["0412345678", "0412 345 678", "+61 412 345 678", "(04) 1234-5678", "345678"])
+def test_phone_search_finds_the_number_however_it_is_typed(coordinator_client, patients, typed):
+    assert names_on(coordinator_client.get(LIST_URL, {"q": typed})) == ["Zoë O'Brien"]
+
+
+def test_phone_search_finds_a_child_by_their_parents_mobile(coordinator_client, clinic):
+    PatientFactory(
+        clinic=clinic,
+        first_name="Mia",
+        mobile="",
+        date_of_birth=date(2016, 2, 2),
+        guardian_name="Aroha Ngata",
+        guardian_relationship="Mother",
+        guardian_mobile="+61491570157",
+    )
+    assert names_on(coordinator_client.get(LIST_URL, {"q": "0491 570 157"})) == [
+        p.full_name for p in clinic.patients.filter(first_name="Mia")
+    ]
+
+
+@pytest.mark.parametrize("typed", ["14/03/1988", "14-03-1988", "1988-03-14"])
+def test_birth_date_search_reads_australian_dates_day_first(coordinator_client, patients, typed):
+    assert names_on(coordinator_client.get(LIST_URL, {"q": typed})) == ["Zoë O'Brien"]
+
+
+def test_birth_date_search_reads_us_dates_month_first(organisation):
+    from django.test import Client
+
+    us_clinic = ClinicFactory(organisation=organisation, locale="en-US", time_zone="America/Los_Angeles")
+    user = staff_member(us_clinic, Membership.Role.FRONT_DESK)
+    PatientFactory(clinic=us_clinic, first_name="Ava", date_of_birth=date(1988, 3, 14), mobile="+14155552671")
+    client = Client()
+    client.force_login(user)
+    assert names_on(client.get(LIST_URL, {"q": "03/14/1988"})) == [p.full_name for p in us_clinic.patients.all()]
+    assert names_on(client.get(LIST_URL, {"q": "(415) 555-2671"})) == [p.full_name for p in us_clinic.patients.all()]
+    assert "MM/DD/YYYY" in client.get(LIST_URL).content.decode()
+
+
+def test_practice_management_id_search_is_exact(coordinator_client, patients):
+    assert names_on(coordinator_client.get(LIST_URL, {"q": "10423"})) == ["Thảo Nguyễn"]
+    assert names_on(coordinator_client.get(LIST_URL, {"q": "1042"})) == []
+
+
+def test_the_list_is_paginated_by_25(coordinator_client, clinic):
+    PatientFactory.create_batch(30, clinic=clinic)
+    first = coordinator_client.get(LIST_URL)
+    assert len(first.context["patients"]) == 25
+    assert "Page 1 of 2" in first.content.decode()
+    second = coordinator_client.get(LIST_URL, {"page": 2})
+    assert len(second.context["patients"]) == 5
+    ids_on_both = {p.public_id for p in first.context["patients"]} | {p.public_id for p in second.context["patients"]}
+    assert len(ids_on_both) == 30
+
+
+def test_pagination_keeps_the_search(coordinator_client, clinic):
+    PatientFactory.create_batch(27, clinic=clinic, last_name="Kelly")
+    page = coordinator_client.get(LIST_URL, {"q": "kelly"}).content.decode()
+    assert 'href="/patients/?q=kelly&amp;page=2"' in page
+
+
+def test_the_list_costs_the_same_number_of_queries_for_5_or_25_patients(coordinator_client, clinic, dentist):
+    PatientFactory.create_batch(5, clinic=clinic, primary_dentist=dentist, medical_alerts="Penicillin allergy")
+    coordinator_client.get(LIST_URL)  # session and caches settle
+    with CaptureQueriesContext(connection) as few:
+        coordinator_client.get(LIST_URL)
+    PatientFactory.create_batch(20, clinic=clinic, primary_dentist=dentist, medical_alerts="Latex allergy")
+    with CaptureQueriesContext(connection) as many:
+        response = coordinator_client.get(LIST_URL)
+    assert len(response.context["patients"]) == 25
+    assert len(many) == len(few)
+    assert len(many) <= 10, [q["sql"] for q in many]
+
+
+def test_searching_with_htmx_returns_only_the_results(coordinator_client, patients):
+    response = coordinator_client.get(
+        LIST_URL, {"q": "zoe"}, headers={"HX-Request": "true", "HX-Target": "patient-results"}
+    )
+    page = response.content.decode()
+    assert "O&#x27;Brien, Zoë" in page
+    assert "Nguyễn" not in page
+    assert "<html" not in page
+    assert 'aria-label="Main"' not in page
+    assert 'hx-swap-oob="innerHTML:#patient-search-status"' in page
+    assert "HX-Request" in response["Vary"]
+
+
+def test_the_page_searches_as_you_type_and_also_works_without_javascript(coordinator_client, patients):
+    page = coordinator_client.get(LIST_URL, {"q": "zoe"}).content.decode()
+    assert "<html" in page
+    assert 'method="get" action="/patients/"' in page
+    assert 'name="q" value="zoe"' in page
+    assert 'hx-trigger="input changed delay:300ms, search"' in page
+    assert '<button type="submit" class="button">' in page
+    assert 'id="patient-results"' in page
+
+
+def test_a_clinic_with_no_patients_says_so_and_offers_to_add_one(coordinator_client):
+    page = coordinator_client.get(LIST_URL).content.decode()
+    assert "No patients yet" in page
+    assert "Add your first patient" in page
+    assert 'id="patient-search"' not in page
+
+
+def test_a_search_with_no_match_says_so_and_suggests_other_searches(coordinator_client, patients):
+    page = coordinator_client.get(LIST_URL, {"q": "Wiremu"}).content.decode()
+    assert "No patients match “Wiremu”" in page
+    assert "Show all patients" in page
+    assert "No patients yet" not in page
+
+
+def test_the_list_shows_dates_and_phones_the_clinics_way(coordinator_client, patients):
+    page = coordinator_client.get(LIST_URL, {"q": "zoe"}).content.decode()
+    assert "14/03/1988" in page
+    assert "0412 345 678" in page
+
+
+def test_signed_out_visitors_cannot_search(client, patients):
+    response = client.get(LIST_URL, {"q": "zoe"})
+    assert response.status_code == 302
