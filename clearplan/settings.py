@@ -69,9 +69,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the idle time-out, which leaves a message when it signs someone out.
+    "django.contrib.messages.middleware.MessageMiddleware",
     "clearplan.accounts.middleware.IdleTimeoutMiddleware",
     "clearplan.accounts.middleware.ActiveClinicMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "clearplan.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -184,10 +185,6 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "Clearplan: "
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "Clearplan"
-MFA_RECOVERY_CODE_COUNT = 10
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 ACCOUNT_FORMS = {
     "login": "clearplan.accounts.allauth_forms.LoginForm",
     "reset_password": "clearplan.accounts.allauth_forms.ResetPasswordForm",
@@ -195,6 +192,10 @@ ACCOUNT_FORMS = {
     "change_password": "clearplan.accounts.allauth_forms.ChangePasswordForm",
     "reauthenticate": "clearplan.accounts.allauth_forms.ReauthenticateForm",
 }
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Clearplan"
+MFA_RECOVERY_CODE_COUNT = 10
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
 # Background work: the database task backend, run by `manage.py db_worker`.

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from allauth.account import app_settings as allauth_account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.core import context as allauth_context
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.utils.html import strip_tags
@@ -42,8 +46,15 @@ class AccountAdapter(DefaultAccountAdapter):
             # Say so on the attempt that triggers the lock, not only on the next one.
             raise ValidationError(lock.message, code="locked_out")
 
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """Changing two-factor settings asks for the password again, unless the person
+        signed in within the last few minutes: straight after signing in (or accepting an
+        invitation, or being sent to set up two-factor) asking again only adds friction."""
+        if not super().is_reauthentication_required(app=app, **kwargs):
+            return False
+        return not signed_in_recently(allauth_context.request)
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        from allauth.core import context as allauth_context
         from django.contrib.sites.shortcuts import get_current_site
 
         from clearplan.messaging.services import email_send_later
@@ -62,3 +73,11 @@ class AccountAdapter(DefaultAccountAdapter):
         else:
             text = message.body
         email_send_later(to=list(message.to), subject=message.subject, text=text, html=html)
+
+
+def signed_in_recently(request: HttpRequest | None) -> bool:
+    if request is None or not request.user.is_authenticated:
+        return False
+    records = get_authentication_records(request, request.user)
+    limit = allauth_account_settings.REAUTHENTICATION_TIMEOUT
+    return any(time.time() - record["at"] < limit for record in records)

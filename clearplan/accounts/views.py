@@ -4,6 +4,7 @@ import mimetypes
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 
+from allauth.account.internal.flows.login import record_authentication
 from allauth.account.utils import perform_login
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -337,6 +338,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             _attach(form, error)
         else:
             response = perform_login(request, user, redirect_url=reverse("pipeline:today"))
+            # They have just chosen and typed their password: a fresh sign-in for allauth too.
+            record_authentication(request, user, method="password", email=user.email)
             request.session[ACTIVE_CLINIC_SESSION_KEY] = str(invitation.clinic.public_id)
             messages.success(
                 request, f"Welcome to Clearplan, {user.first_name}. You're signed in at {invitation.clinic.name}."
