@@ -106,6 +106,7 @@ if DATABASE_URL:
     except ValueError as error:
         raise ConfigurationError(f"DATABASE_URL cannot be understood: {error}") from error
 else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -114,6 +115,9 @@ else:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
                 "transaction_mode": "IMMEDIATE",
             },
+            # Tests use a file too, not an in-memory database, so that a worker started as a
+            # separate process (the worker-restart test) sees the same database.
+            "TEST": {"NAME": VAR_DIR / "test_clearplan.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -198,13 +202,18 @@ MFA_RECOVERY_CODE_COUNT = 10
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
-# Background work: the database task backend, run by `manage.py db_worker`.
+# Background work: the database task backend, run by `manage.py worker` (db_worker plus a
+# start-up step that returns tasks abandoned by a stopped worker to the queue).
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
         "QUEUES": ["default", "email"],
     }
 }
+# A task still marked running this long after it started is treated as abandoned by a
+# worker on another machine; keep it longer than any task takes. (A stopped worker on the
+# same machine is recognised at once.)
+TASKS_ABANDONED_AFTER_MINUTES = env_int("TASKS_ABANDONED_AFTER_MINUTES", 30, minimum=1)
 
 # Email
 EMAIL_URL = env_str("EMAIL_URL", "outbox://" if (DEBUG or DEMO) else "")

@@ -1,0 +1,133 @@
+"""A queued email survives the worker being killed in the middle of sending it.
+
+Real processes throughout: `manage.py worker` runs as a subprocess against this test's own
+database (a file for SQLite, the test database on PostgreSQL) and sends to a real SMTP
+server. The first worker is caught mid-send (the server holds the message without
+answering) and killed with SIGKILL, which leaves the task marked RUNNING; a second worker
+finds it abandoned, sends it, and the server receives it exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection, transaction
+from django_tasks_db.models import DBTaskResult
+
+from clearplan.messaging.services import email_send_later
+from clearplan.messaging.tests.conftest import DATABASE_TASKS
+
+MANAGE_PY = Path(django_settings.BASE_DIR) / "manage.py"
+RECIPIENT = "restart.test@example.com"
+TEXT = "Your plan for the crown on 26 is ready to review."
+
+
+def _database_url_for_this_test() -> str:
+    """The URL of the database this test is using right now (the test database)."""
+    database = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(database['NAME']).resolve()}"
+    if connection.vendor == "postgresql":
+        credentials = quote(database["USER"] or "", safe="")
+        if database.get("PASSWORD"):
+            credentials += ":" + quote(database["PASSWORD"], safe="")
+        host = database.get("HOST") or "localhost"
+        port = f":{database['PORT']}" if database.get("PORT") else ""
+        return f"postgres://{credentials}@{host}{port}/{quote(database['NAME'], safe='')}"
+    raise AssertionError(f"No worker set-up for the {connection.vendor} database")
+
+
+def _start_worker(log: Path, *extra: str, smtp_port: int) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "clearplan.settings",
+        "DATABASE_URL": _database_url_for_this_test(),
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "SECRET_KEY": "worker-restart-test",
+        "CLEARPLAN_VAR_DIR": str(django_settings.VAR_DIR),
+        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
+        "PYTHONUNBUFFERED": "1",
+    }
+    environment.pop("DEBUG", None)
+    return subprocess.Popen(  # noqa: S603 - fixed arguments
+        [sys.executable, str(MANAGE_PY), "worker", "--queue-name", "email", "--interval", "0.2", *extra],
+        env=environment,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
+
+
+def _wait_until(condition, *, timeout: float, what: str, logs: list[Path]) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    output = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')}" for log in logs if log.exists())
+    raise AssertionError(f"Timed out after {timeout} s waiting for {what}.\n{output}")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_email_task_survives_its_worker_being_killed_mid_send(settings, slow_smtp_server, tmp_path):
+    settings.TASKS = DATABASE_TASKS
+    first_log, second_log = tmp_path / "first-worker.log", tmp_path / "second-worker.log"
+    logs = [first_log, second_log]
+    with transaction.atomic():
+        email_send_later(to=[RECIPIENT], subject="Your treatment plan is ready", text=TEXT)
+    task = DBTaskResult.objects.get()
+
+    first = _start_worker(first_log, smtp_port=slow_smtp_server.port)
+    second = None
+    try:
+        _wait_until(
+            slow_smtp_server.handler.first_message_arrived.is_set,
+            timeout=60,
+            what="the first worker to start sending",
+            logs=logs,
+        )
+        task.refresh_from_db()
+        assert task.status == "RUNNING"
+
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        task.refresh_from_db()
+        assert task.status == "RUNNING", "a killed worker cannot mark its task; it stays RUNNING"
+        assert slow_smtp_server.deliveries == []
+
+        second = _start_worker(second_log, "--batch", smtp_port=slow_smtp_server.port)
+        second.wait(timeout=90)
+        assert second.returncode == 0, second_log.read_text(errors="replace")
+    finally:
+        _stop(first)
+        if second is not None:
+            _stop(second)
+
+    task.refresh_from_db()
+    assert task.status == "SUCCESSFUL"
+    assert len(task.worker_ids) == 2, "claimed by the killed worker, then by the second one"
+    assert DBTaskResult.objects.count() == 1, "no retry was needed and nothing was queued twice"
+    [delivery] = slow_smtp_server.deliveries
+    assert delivery.envelope_to == [RECIPIENT]
+    assert delivery.message["Subject"] == "Your treatment plan is ready"
+    assert TEXT in delivery.message.get_content()
+
+    second_output = second_log.read_text(errors="replace")
+    assert "1 returned to the queue" in second_output
+    for output in (first_log.read_text(errors="replace"), second_output):
+        assert RECIPIENT not in output
+        assert TEXT not in output
