@@ -1,0 +1,82 @@
+"""python manage.py load_demo                      — create the demo practice if it is not there
+python manage.py load_demo --print-logins [--url URL] — show where to go and how to sign in"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import NoReverseMatch, reverse
+
+from clearplan.demo.practice import DEMO_PASSWORD, ORGANISATION_NAME, demo_logins, demo_organisation, load_practice
+
+
+class Command(BaseCommand):
+    help = "Loads the Harbour & Hills Dental demo practice (once), or prints its sign-in details."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--print-logins",
+            action="store_true",
+            help="Print the address and the demo sign-ins, without changing anything.",
+        )
+        parser.add_argument("--url", default="", help="The address Clearplan is running at, for --print-logins.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["print_logins"]:
+            self._print_logins(options["url"] or f"{settings.SITE_URL}/")
+            return
+        if not (settings.DEMO or settings.DEBUG):
+            raise CommandError(
+                "The demo practice has accounts with a published password, so it is only loaded when "
+                "CLEARPLAN_DEMO=true or DEBUG=true. Start the demo with bin/demo."
+            )
+        result = load_practice()
+        if result.created:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Loaded the demo practice {ORGANISATION_NAME}: {result.clinics} clinics, "
+                    f"{result.staff} staff and {result.patients} patients."
+                )
+            )
+        else:
+            self.stdout.write(
+                f"The demo practice {ORGANISATION_NAME} already exists "
+                f"({result.clinics} clinics, {result.staff} staff, {result.patients} patients); nothing was changed."
+            )
+
+    def _print_logins(self, url: str) -> None:
+        if demo_organisation() is None:
+            raise CommandError("The demo practice is not loaded yet. Run: python manage.py load_demo")
+        logins = demo_logins()
+        widths = [
+            max(len(heading), *(len(getattr(login, field)) for login in logins))
+            for heading, field in (("Email", "email"), ("Role", "role"), ("Clinic", "clinic"))
+        ]
+
+        def row(*cells: str) -> str:
+            return "  " + "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+        lines = [
+            "",
+            self.style.SUCCESS(f"Clearplan is running at {url}"),
+            "",
+            f"Sign in as any of the {ORGANISATION_NAME} team. The password for every demo login is:",
+            "",
+            f"  {DEMO_PASSWORD}",
+            "",
+            row("Email", "Role", "Clinic"),
+            row(*("-" * width for width in widths)),
+            *(row(login.email, login.role, login.clinic) for login in logins),
+            "",
+            *self._outbox_lines(url),
+        ]
+        self.stdout.write("\n".join(lines))
+
+    def _outbox_lines(self, url: str) -> list[str]:
+        try:
+            outbox = reverse("messaging:outbox")
+        except NoReverseMatch:
+            return []
+        return [f"Emails the demo sends (invitations, password resets) are kept at {url.rstrip('/')}{outbox}", ""]
