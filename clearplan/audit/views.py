@@ -51,6 +51,7 @@ class EventRow:
     badge: str
     record_type: str
     record_url: str
+    changes: list[tuple[str, Any, Any]]
 
 
 def _filtered_events(request: HttpRequest) -> tuple[AuditScope, AuditFilterForm, QuerySet[AuditEvent]]:
@@ -79,8 +80,20 @@ def _rows(events: Iterable[AuditEvent], clinics_by_id: dict[int, Clinic], fallba
             badge=ACTION_BADGES.get(event.action, ""),
             record_type=record_type_label(event.object_type),
             record_url=_record_url(event),
+            changes=_changes_in_words(event),
         )
         for event in events
+    ]
+
+
+def _changes_in_words(event: AuditEvent) -> list[tuple[str, Any, Any]]:
+    """[("Mobile", old, new), ...] for events whose `changes` are {"field": [old, new]}."""
+    if event.action == AuditEvent.Action.EXPORT or not isinstance(event.changes, dict):
+        return []
+    return [
+        (field.replace("_", " ").capitalize(), values[0], values[1])
+        for field, values in event.changes.items()
+        if isinstance(values, list | tuple) and len(values) == 2
     ]
 
 

@@ -135,6 +135,7 @@ def test_it_lists_events_newest_first_with_who_what_and_where(owner_client, owne
     assert "Chloé O&#x27;Connor" in page
     assert '<span class="badge badge--brand">Changed</span>' in page
     assert "What changed" in page
+    assert "<dt>Mobile</dt>" in page
     assert "+61411111111" in page
 
 

@@ -1,0 +1,72 @@
+"""Finding, opening and adding patients, as the front desk does many times a day."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from clearplan.patients.models import Patient
+from clearplan.patients.tests.factories import PatientFactory
+
+
+def test_search_for_a_patient_typed_without_accents_and_open_the_record(
+    page, sign_in_as, coordinator, clinic, other_clinic, check_page
+):
+    PatientFactory(clinic=clinic, first_name="Zoë", last_name="Ngô-O'Brien", medical_alerts="Takes warfarin.")
+    PatientFactory(clinic=clinic, first_name="Liam", last_name="Smith")
+    PatientFactory(clinic=other_clinic, first_name="Zoe", last_name="Ngo")
+    sign_in_as(coordinator)
+    page.goto("/patients/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Patients")
+    check_page(page, "patient-list")
+
+    page.get_by_label("Find a patient").fill("zoe ngo")
+    page.get_by_role("button", name="Search").click()
+
+    results = page.get_by_role("table")
+    expect(results.get_by_role("link")).to_have_count(1)
+    expect(results.get_by_role("link", name="Ngô-O'Brien, Zoë")).to_be_visible()
+    check_page(page, "patient-search-results")
+
+    results.get_by_role("link", name="Ngô-O'Brien, Zoë").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Zoë Ngô-O'Brien")
+    expect(page.get_by_role("heading", name="Medical alerts")).to_be_visible()
+    expect(page.get_by_text("Takes warfarin.")).to_be_visible()
+    check_page(page, "patient-detail")
+
+
+def test_create_a_patient_with_an_invalid_mobile_then_correct_it(page, sign_in_as, front_desk, clinic, check_page):
+    sign_in_as(front_desk)
+    page.goto("/patients/")
+    page.get_by_role("link", name="Add a patient").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a patient")
+    check_page(page, "new-patient")
+
+    page.get_by_label("Legal first name").fill("Seán")
+    page.get_by_label("Legal last name").fill("O'Brien-Ngata")
+    page.get_by_label("Date of birth").fill("14/07/1988")
+    mobile = page.get_by_label(re.compile(r"^Mobile"))
+    mobile.fill("0412 34")
+    page.get_by_label("Agrees to receive SMS").check()
+    page.get_by_role("button", name="Add patient").click()
+
+    expect(mobile).to_have_attribute("aria-invalid", "true")
+    expect(mobile).to_have_accessible_description(re.compile(r"Enter a mobile number such as"))
+    expect(mobile).to_have_value("0412 34")
+    expect(page.get_by_label("Legal first name")).to_have_value("Seán")
+    expect(page.get_by_label("Agrees to receive SMS")).to_be_checked()
+    assert Patient.objects.count() == 0
+    check_page(page, "new-patient-invalid-mobile")
+
+    mobile.fill("0412 345 678")
+    page.get_by_role("button", name="Add patient").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Seán O'Brien-Ngata")
+    expect(page.get_by_text("Seán O'Brien-Ngata has been added.")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(r"0412 345 678"))).to_be_visible()
+    patient = Patient.objects.get()
+    assert patient.mobile == "+61412345678"
+    assert patient.clinic == clinic
+    check_page(page, "new-patient-saved")
