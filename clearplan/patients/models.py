@@ -155,7 +155,9 @@ class Patient(models.Model):
         months = (today.year - self.date_of_birth.year) * 12 + today.month - self.date_of_birth.month
         if today.day < self.date_of_birth.day:
             months -= 1
-        return "1 month" if months == 1 else f"{max(months, 0)} months"
+        if months < 1:
+            return "under 1 month"
+        return "1 month" if months == 1 else f"{months} months"
 
     @property
     def is_minor(self) -> bool:

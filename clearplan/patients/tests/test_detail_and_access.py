@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+import time_machine
 from django.test import Client
 
 from clearplan.accounts.middleware import ACTIVE_CLINIC_SESSION_KEY
@@ -138,3 +139,19 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, zoe):
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert not AuditEvent.objects.filter(object_id=str(zoe.public_id)).exists()
+
+
+@pytest.mark.parametrize(
+    ("born", "words"),
+    [
+        (date(1988, 3, 14), "36 years"),
+        (date(2022, 6, 14), "2 years"),
+        (date(2023, 4, 20), "13 months"),
+        (date(2024, 5, 14), "1 month"),
+        (date(2024, 6, 1), "under 1 month"),
+    ],
+)
+def test_age_reads_naturally_for_babies_and_adults(clinic, born, words):
+    patient = PatientFactory(clinic=clinic, date_of_birth=born)
+    with time_machine.travel("2024-06-14 02:00:00+00:00", tick=False):
+        assert patient.age_in_words == words
