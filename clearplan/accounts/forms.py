@@ -40,6 +40,8 @@ CURRENCIES = [
     ("EUR", "Euro (EUR)"),
 ]
 
+COUNTRY_NAMES = {"AU": "Australia", "US": "the United States", "GB": "the United Kingdom"}
+
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 
@@ -214,9 +216,7 @@ class ClinicDetailsForm(forms.Form):
             except phonenumbers.NumberParseException:
                 parsed = None
             if parsed is None or not phonenumbers.is_valid_number(parsed):
-                self.add_error(
-                    "phone", f"This doesn't look like a valid phone number for {dict(Clinic.Locale.choices)[locale]}."
-                )
+                self.add_error("phone", f"This doesn't look like a valid phone number in {COUNTRY_NAMES[country]}.")
             else:
                 cleaned["phone"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         else:
@@ -266,7 +266,7 @@ def clinic_initial(clinic: Clinic) -> dict[str, Any]:
     return {
         "name": clinic.name,
         "address": clinic.address,
-        "phone": _national(clinic),
+        "phone": national_phone(clinic),
         "email": clinic.email,
         "time_zone": clinic.time_zone,
         "locale": clinic.locale,
@@ -276,7 +276,7 @@ def clinic_initial(clinic: Clinic) -> dict[str, Any]:
     }
 
 
-def _national(clinic: Clinic) -> str:
+def national_phone(clinic: Clinic) -> str:
     """Show a stored +61… number the way the practice writes it."""
     if not clinic.phone:
         return ""

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from clearplan.accounts.access import clinics_for_user, role_in_clinic
 from clearplan.accounts.signals import SIGN_OUT_REASON_ATTRIBUTE
+from clearplan.lib.clinic_time import clinic_zone
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,13 +65,23 @@ class ActiveClinicMiddleware:
             clinics = list(clinics_for_user(request.user).select_related("organisation"))
             request.available_clinics = clinics
             chosen = request.session.get(ACTIVE_CLINIC_SESSION_KEY)
-            clinic = next((c for c in clinics if str(c.public_id) == chosen), None) or (clinics[0] if clinics else None)
+            clinic = next((c for c in clinics if str(c.public_id) == chosen), None)
+            if clinic is None and clinics:
+                # Until they choose, people start in a clinic where they hold a role (an
+                # organisation admin may see clinics where they hold none).
+                prefetch_related_objects([request.user], "memberships")  # role_in_clinic reads them too
+                own = {membership.clinic_id for membership in request.user.memberships.all()}
+                clinic = next((c for c in clinics if c.pk in own), clinics[0])
             request.clinic = clinic
             if clinic is not None:
                 request.role = role_in_clinic(request.user, clinic)
         else:
             request.available_clinics = []
-        return self.get_response(request)
+        if request.clinic is None:
+            return self.get_response(request)
+        # Times are stored in UTC; every page shows them in the clinic's own time zone.
+        with timezone.override(clinic_zone(request.clinic)):
+            return self.get_response(request)
 
 
 class TwoFactorRequiredMiddleware:

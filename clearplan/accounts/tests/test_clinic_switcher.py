@@ -61,3 +61,23 @@ def test_switching_from_a_patient_page_lands_on_the_patient_list(coordinator, co
 def test_switching_never_redirects_to_another_site(coordinator_client):
     response = coordinator_client.post("/settings/switch-clinic/", {"clinic": "x", "next": "https://evil.example/"})
     assert response["Location"] == "/"
+
+
+def test_an_organisation_admin_starts_in_a_clinic_where_they_hold_a_role(organisation, clinic, other_clinic):
+    # "Harbour Dental Perth" sorts first, but the admin works at Sydney.
+    admin = UserFactory(organisation=organisation, is_organisation_admin=True)
+    MembershipFactory(user=admin, clinic=clinic, role=Membership.Role.MANAGER)
+    client = Client()
+    client.force_login(admin)
+    assert f'<option value="{clinic.public_id}" selected>' in client.get("/today/").content.decode()
+
+
+def test_times_on_pages_are_shown_in_the_active_clinics_time_zone(outsider, outsider_client, owner_client, owner):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    # 01:30 UTC is 12:30 pm in Sydney (daylight saving) and 9:30 am in Perth.
+    moment = datetime(2026, 1, 15, 1, 30, tzinfo=ZoneInfo("UTC"))
+    type(outsider).objects.filter(pk__in=[outsider.pk, owner.pk]).update(last_login=moment)
+    assert "9:30 a.m." in outsider_client.get("/settings/profile/").content.decode()
+    assert "12:30 p.m." in owner_client.get("/settings/profile/").content.decode()

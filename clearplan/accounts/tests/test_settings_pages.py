@@ -137,7 +137,7 @@ def test_the_phone_is_read_for_the_clinics_country(owner_client, clinic):
 @pytest.mark.parametrize(
     ("changes", "field_error"),
     [
-        ({"phone": "12345"}, "This doesn&#x27;t look like a valid phone number for English (Australia)."),
+        ({"phone": "12345"}, "This doesn&#x27;t look like a valid phone number in Australia."),
         ({"time_zone": "Mars/Olympus_Mons"}, "Select a valid choice."),
         ({"brand_colour": "teal"}, "Use a colour written like #1F6F78"),
         ({"email": "not-an-address"}, "Enter a valid email address."),
