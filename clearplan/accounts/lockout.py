@@ -99,6 +99,9 @@ def sign_in_failure_record(*, email: str, request: HttpRequest | None) -> Lock |
         if locks:
             throttle.locked_until = now + window
         throttle.save()
+        # Rows for addresses nobody has tried for a day carry no lock and no count that
+        # matters; clearing them here keeps the table small however many addresses are tried.
+        SignInThrottle.objects.filter(last_failure_at__lt=now - timedelta(days=1)).delete()
         audit_record(
             action=AuditEvent.Action.SIGN_IN_FAILED,
             request=request,

@@ -251,6 +251,9 @@ class SignInThrottle(models.Model):
     last_failure_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        indexes = [models.Index(fields=["last_failure_at"], name="throttle_by_last_failure")]
+
     def __str__(self) -> str:
         return f"{self.email}: {self.failures} unsuccessful sign-ins"
 

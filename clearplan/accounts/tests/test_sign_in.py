@@ -248,3 +248,12 @@ def test_changing_the_password_needs_the_current_one(owner_client, owner, passwo
     assert response.status_code == 302
     owner.refresh_from_db()
     assert owner.check_password("another calm sentence")
+
+
+def test_counts_for_addresses_not_tried_for_a_day_are_cleared_away(client, db):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in(client, "someone@example.com", "wrong")
+    with time_machine.travel(start + timedelta(days=2), tick=False):
+        sign_in(client, "someone.else@example.com", "wrong")
+    assert list(SignInThrottle.objects.values_list("email", flat=True)) == ["someone.else@example.com"]
