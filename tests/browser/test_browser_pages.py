@@ -191,3 +191,26 @@ def test_the_audit_log_explains_a_date_range_the_wrong_way_round(page, sign_in_a
     expect(date_to).to_have_attribute("aria-invalid", "true")
     expect(date_to).to_have_accessible_description("Choose a date on or after the “From” date.")
     check_page(page, "audit-log-filter-error")
+
+
+def test_the_audit_log_pages_through_older_entries(page, sign_in_as, owner, clinic, check_page):
+    for minute in range(60):
+        with time_machine.travel(dt.datetime(2026, 3, 2, 1, minute, tzinfo=dt.UTC), tick=False):
+            audit_record(
+                action=AuditEvent.Action.VIEW,
+                actor=owner,
+                clinic=clinic,
+                object_type="patient",
+                object_id=str(uuid.uuid4()),
+                object_label=f"Patient number {minute:02d}",
+            )
+    sign_in_as(owner)
+    page.goto("/settings/audit/")
+    expect(page.get_by_text("Showing 1–50 of 60 entries")).to_be_visible()
+    check_page(page, "audit-log-first-page")
+
+    page.get_by_role("link", name="Older entries").click()
+
+    expect(page.get_by_text("Showing 51–60 of 60 entries")).to_be_visible()
+    expect(page.get_by_role("link", name="Patient number 00")).to_be_visible()
+    expect(page.get_by_role("link", name="Newer entries")).to_be_visible()
