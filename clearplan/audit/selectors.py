@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from clearplan.accounts.models import Clinic, User
 from clearplan.audit.models import AuditEvent
@@ -76,11 +76,12 @@ def audit_events_in_scope(scope: AuditScope) -> QuerySet[AuditEvent]:
 
 
 def staff_in_scope(scope: AuditScope) -> QuerySet[User]:
+    """Everyone who works in the clinics now, and anyone who has left but still has entries there:
+    a manager reviewing a former colleague's access must be able to pick them."""
+    acted_here = AuditEvent.objects.filter(actor=OuterRef("pk"), clinic__in=scope.clinics)
     return (
-        User.objects.filter(
-            Q(memberships__clinic__in=scope.clinics)
-            | Q(is_organisation_admin=True, organisation_id=scope.organisation_id)
-        )
+        User.objects.filter(organisation_id=scope.organisation_id)
+        .filter(Q(memberships__clinic__in=scope.clinics) | Q(is_organisation_admin=True) | Q(Exists(acted_here)))
         .distinct()
         .order_by("first_name", "last_name", "email")
     )

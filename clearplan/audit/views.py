@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 
 from clearplan.accounts.access import manager_required
@@ -67,7 +68,10 @@ def _filtered_events(request: HttpRequest) -> tuple[AuditScope, AuditFilterForm,
 
 def _record_url(event: AuditEvent) -> str:
     if event.object_type == "patient" and event.object_id:
-        return f"/patients/{event.object_id}/"
+        try:
+            return reverse("patients:detail", kwargs={"public_id": event.object_id})
+        except NoReverseMatch:
+            return ""
     return ""
 
 

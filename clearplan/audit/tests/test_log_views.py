@@ -290,6 +290,18 @@ def test_a_mistyped_filter_is_reported_and_the_others_still_apply(owner_client, 
     assert "Enter a valid date." in response.content.decode()
 
 
+def test_a_former_staff_member_can_still_be_chosen_to_review_their_access(owner_client, owner, clinic):
+    former = staff_member(clinic, Membership.Role.FRONT_DESK, first_name="Fergus", last_name="Former")
+    record(clinic=clinic, actor=former, label="Looked up before leaving")
+    record(clinic=clinic, actor=owner, label="Seen by the owner")
+    former.memberships.all().delete()
+
+    response = owner_client.get(LOG_URL, {"staff": str(former.public_id)})
+
+    assert shown_labels(response) == ["Looked up before leaving"]
+    assert "Fergus Former" in response.content.decode()
+
+
 def test_a_staff_member_from_another_clinic_cannot_be_chosen(owner_client, mixed_events, outsider):
     response = owner_client.get(LOG_URL, {"staff": str(outsider.public_id)})
 
