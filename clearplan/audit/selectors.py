@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from clearplan.accounts.models import Clinic, User
+from clearplan.accounts.models import Clinic, Membership, User
 from clearplan.audit.models import AuditEvent
 from clearplan.lib.clinic_time import clinic_zone
 
@@ -23,6 +23,8 @@ RECORD_TYPE_LABELS = {
     "clinic": "Clinic",
     "organisation": "Organisation",
     "audit_log": "Audit log",
+    "invitation": "Invitation",
+    "outbox_email": "Email in the outbox",
 }
 
 # Calm colours: routine reading is neutral, changes are brand, refusals are red.
@@ -72,7 +74,11 @@ def audit_events_in_scope(scope: AuditScope) -> QuerySet[AuditEvent]:
     if scope.whole_organisation:
         # Includes events with no clinic (such as signing in), which belong to the organisation.
         return AuditEvent.objects.filter(organisation_id=scope.organisation_id)
-    return AuditEvent.objects.filter(clinic__in=scope.clinics)
+    # Signing in and out happens before a clinic is chosen; a manager sees those of their own team.
+    works_here = Membership.objects.filter(user=OuterRef("actor"), clinic__in=scope.clinics)
+    return AuditEvent.objects.filter(
+        Q(clinic__in=scope.clinics) | Q(Exists(works_here), clinic__isnull=True, organisation_id=scope.organisation_id)
+    )
 
 
 def staff_in_scope(scope: AuditScope) -> QuerySet[User]:

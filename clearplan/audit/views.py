@@ -53,6 +53,7 @@ class EventRow:
     record_type: str
     record_url: str
     changes: list[tuple[str, Any, Any]]
+    details: list[tuple[str, Any]]
 
 
 def _filtered_events(request: HttpRequest) -> tuple[AuditScope, AuditFilterForm, QuerySet[AuditEvent]]:
@@ -85,20 +86,39 @@ def _rows(events: Iterable[AuditEvent], clinics_by_id: dict[int, Clinic], fallba
             record_type=record_type_label(event.object_type),
             record_url=_record_url(event),
             changes=_changes_in_words(event),
+            details=_details_in_words(event),
         )
         for event in events
     ]
 
 
+def _is_change(value: Any) -> bool:
+    return isinstance(value, list | tuple) and len(value) == 2
+
+
+def _in_words(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
 def _changes_in_words(event: AuditEvent) -> list[tuple[str, Any, Any]]:
-    """[("Mobile", old, new), ...] for events whose `changes` are {"field": [old, new]}."""
-    if event.action == AuditEvent.Action.EXPORT or not isinstance(event.changes, dict):
+    """[("Mobile", old, new), ...] from `changes` entries shaped {"field": [old, new]}."""
+    if not isinstance(event.changes, dict):
         return []
-    return [
-        (field.replace("_", " ").capitalize(), values[0], values[1])
-        for field, values in event.changes.items()
-        if isinstance(values, list | tuple) and len(values) == 2
-    ]
+    return [(_in_words(key), value[0], value[1]) for key, value in event.changes.items() if _is_change(value)]
+
+
+def _details_in_words(event: AuditEvent) -> list[tuple[str, Any]]:
+    """Anything else the event recorded, such as the filters of an export or a sign-out's reason."""
+    if not isinstance(event.changes, dict):
+        return []
+    details = []
+    for key, value in event.changes.items():
+        if _is_change(value):
+            continue
+        if isinstance(value, dict):
+            value = "; ".join(f"{_in_words(inner)}: {inner_value}" for inner, inner_value in value.items()) or "none"
+        details.append((_in_words(key), value))
+    return details
 
 
 @require_GET

@@ -81,6 +81,33 @@ def test_it_never_shows_another_clinics_events(owner_client, owner, outsider, cl
     assert "Seen in Perth" not in response.content.decode()
 
 
+def test_managers_see_their_own_teams_sign_ins_but_not_other_clinics_staff(owner_client, front_desk, outsider):
+    # Signing in happens before a clinic is chosen, so these events carry no clinic.
+    audit_record(action=AuditEvent.Action.SIGN_IN, actor=front_desk, obj=front_desk)
+    audit_record(action=AuditEvent.Action.SIGN_IN, actor=outsider, obj=outsider)
+
+    response = owner_client.get(LOG_URL)
+
+    assert shown_labels(response) == ["Fatima Desk"]
+    assert "Oscar Outside" not in response.content.decode()
+
+
+def test_recorded_details_that_are_not_changes_are_shown_plainly(owner_client, owner, clinic):
+    record(
+        clinic=clinic,
+        actor=owner,
+        action=AuditEvent.Action.EXPORT,
+        object_type="audit_log",
+        label="Audit log",
+        changes={"filters": {"action": "Viewed"}},
+    )
+
+    page = owner_client.get(LOG_URL).content.decode()
+
+    assert "<summary>Details</summary>" in page
+    assert "<dd>Action: Viewed</dd>" in page
+
+
 def test_a_manager_of_two_clinics_sees_the_clinic_they_are_working_in(owner, outsider, clinic, other_clinic):
     Membership.objects.create(user=owner, clinic=other_clinic, role=Membership.Role.MANAGER)
     record(clinic=clinic, actor=owner, label="Seen in Sydney")
