@@ -10,7 +10,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from clearplan.accounts.models import Clinic, Membership, User
 from clearplan.audit.models import AuditEvent
-from clearplan.lib.clinic_time import clinic_zone
 
 if TYPE_CHECKING:
     import zoneinfo
@@ -129,7 +128,3 @@ def filter_audit_events(
     if search:
         events = events.filter(object_label__icontains=search)
     return events.order_by("-at", "-id")
-
-
-def event_zone(event: AuditEvent, clinics_by_id: dict[int, Clinic], fallback: Clinic) -> zoneinfo.ZoneInfo:
-    return clinic_zone(clinics_by_id.get(event.clinic_id, fallback))  # type: ignore[arg-type]

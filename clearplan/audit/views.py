@@ -24,7 +24,6 @@ from clearplan.audit.selectors import (
     AuditScope,
     audit_events_in_scope,
     audit_scope_for,
-    event_zone,
     filter_audit_events,
     record_type_label,
     record_types_in,
@@ -34,6 +33,8 @@ from clearplan.audit.services import audit_record
 from clearplan.lib.clinic_time import clinic_now, clinic_zone
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from django.db.models import QuerySet
     from django.http import HttpRequest, HttpResponse
 
@@ -76,11 +77,12 @@ def _record_url(event: AuditEvent) -> str:
     return ""
 
 
-def _rows(events: Iterable[AuditEvent], clinics_by_id: dict[int, Clinic], fallback: Clinic) -> list[EventRow]:
+def _rows(events: Iterable[AuditEvent], clinics_by_id: dict[int, Clinic], zone: ZoneInfo) -> list[EventRow]:
+    """Every time in the active clinic's zone, so a list spanning clinics still reads in order."""
     return [
         EventRow(
             event=event,
-            local_at=event.at.astimezone(event_zone(event, clinics_by_id, fallback)),
+            local_at=event.at.astimezone(zone),
             clinic_name=clinics_by_id[event.clinic_id].name if event.clinic_id in clinics_by_id else "",
             badge=ACTION_BADGES.get(event.action, ""),
             record_type=record_type_label(event.object_type),
@@ -134,7 +136,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "form": form,
             "scope": scope,
             "page": page,
-            "rows": _rows(page.object_list, clinics_by_id, request.clinic),
+            "rows": _rows(page.object_list, clinics_by_id, clinic_zone(request.clinic)),
             "filtered": form.active_filter_count() > 0,
         },
     )
@@ -168,12 +170,12 @@ CSV_HEADER = [
 ]
 
 
-def _csv_lines(events: QuerySet[AuditEvent], clinics_by_id: dict[int, Clinic], fallback: Clinic) -> Iterator[str]:
+def _csv_lines(events: QuerySet[AuditEvent], clinics_by_id: dict[int, Clinic], zone: ZoneInfo) -> Iterator[str]:
     writer = csv.writer(_Echo())
     # The byte-order mark lets spreadsheet programs read accented names as UTF-8.
     yield "\ufeff" + writer.writerow(CSV_HEADER)
     for event in events.iterator(chunk_size=500):
-        (row,) = _rows([event], clinics_by_id, fallback)
+        (row,) = _rows([event], clinics_by_id, zone)
         cells = [
             row.local_at.isoformat(sep=" ", timespec="seconds"),
             row.clinic_name,
@@ -221,7 +223,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     clinics_by_id = {clinic.pk: clinic for clinic in scope.clinics}
     stamp = clinic_now(request.clinic).strftime("%Y-%m-%d-%H%M")
     response = StreamingHttpResponse(
-        _csv_lines(events, clinics_by_id, request.clinic), content_type="text/csv; charset=utf-8"
+        _csv_lines(events, clinics_by_id, clinic_zone(request.clinic)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
     response["Cache-Control"] = "no-store"

@@ -141,6 +141,20 @@ def test_organisation_admins_see_every_clinic_of_their_organisation_only(owner, 
     assert shown_labels(narrowed) == ["Seen in Perth"]
 
 
+def test_an_organisation_wide_log_reads_in_one_time_zone_the_active_clinics(owner, clinic, other_clinic):
+    admin = staff_member(clinic, Membership.Role.COORDINATOR, first_name="Ada", is_organisation_admin=True)
+    record(clinic=clinic, actor=owner, label="Seen in Sydney", at=dt.datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+    client = Client()
+    client.force_login(admin)
+    client.post("/settings/switch-clinic/", {"clinic": str(other_clinic.public_id), "next": LOG_URL})
+
+    page = client.get(LOG_URL).content.decode()
+
+    # 01:00 UTC is 9:00 in Perth (the clinic being worked in) and 12:00 in Sydney (where it happened).
+    assert 'datetime="2026-03-02T09:00:00+08:00"' in page
+    assert "Harbour Dental Perth’s time zone (Australia/Perth), for every clinic" in page
+
+
 # ---------- What it shows ----------
 
 
