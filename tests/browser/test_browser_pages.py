@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from playwright.sync_api import expect
 
 from clearplan.accounts.models import Membership
+from clearplan.accounts.tests.factories import ClinicFactory
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record
 
@@ -214,3 +215,22 @@ def test_the_audit_log_pages_through_older_entries(page, sign_in_as, owner, clin
     expect(page.get_by_text("Showing 51–60 of 60 entries")).to_be_visible()
     expect(page.get_by_role("link", name="Patient number 00")).to_be_visible()
     expect(page.get_by_role("link", name="Newer entries")).to_be_visible()
+
+
+def test_the_header_stays_on_one_line_on_a_tablet_with_long_clinic_names(page, sign_in_as, owner, clinic, check_page):
+    clinic.name = "Harbour & Hills Family and Specialist Dental Subiaco"
+    clinic.save()
+    second = ClinicFactory(organisation=clinic.organisation, name="Harbour & Hills Orthodontics Surry Hills")
+    Membership.objects.create(user=owner, clinic=second, role=Membership.Role.MANAGER)
+    sign_in_as(owner)
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.goto("/today/")
+
+    brand = page.get_by_role("banner").get_by_role("link", name="Clearplan").bounding_box()
+    switcher = page.get_by_label("Clinic you are working in").bounding_box()
+    account = page.locator("summary", has_text="Account menu").bounding_box()
+
+    assert abs(switcher["y"] + switcher["height"] / 2 - (brand["y"] + brand["height"] / 2)) < 4
+    assert abs(account["y"] + account["height"] / 2 - (brand["y"] + brand["height"] / 2)) < 4
+    assert account["x"] + account["width"] <= 768
+    check_page(page, "header-long-clinic-names")
