@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from clearplan.accounts.access import staff_required
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record
+from clearplan.lib.private_search import recall_search, remember_search
 from clearplan.patients.forms import PatientCreateForm, PatientEditForm, PatientForm, date_order
 from clearplan.patients.selectors import (
     get_patient_for_user,
@@ -42,13 +43,49 @@ PAGE_SIZE = 25
 RESULTS_TARGET = "patient-results"
 
 
-@require_http_methods(["GET", "HEAD"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @staff_required
 def patient_list(request: HttpRequest) -> HttpResponse:
+    """The clinic's patients. A search is posted, never put in the address: the address
+    carries only a token standing for it (see clearplan.lib.private_search)."""
+    is_htmx = (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+    if request.method == "POST":
+        text = request.POST.get("q", "").strip()
+        token = remember_search(request, text) if text else ""
+        address = _page_url(token, 1)
+        if not is_htmx:
+            return redirect(address)
+        response = _render_list(request, text=text, token=token, page_number=1, results_only=True)
+        response["HX-Replace-Url"] = address
+        return response
+    token = request.GET.get("search", "")
+    text = recall_search(request, token)
+    search_expired = bool(token) and text is None
+    results_only = is_htmx and request.headers.get("HX-Target") == RESULTS_TARGET
+    return _render_list(
+        request,
+        text=text or "",
+        token="" if search_expired else token,
+        page_number=request.GET.get("page"),
+        results_only=results_only,
+        search_expired=search_expired,
+    )
+
+
+def _render_list(
+    request: HttpRequest,
+    *,
+    text: str,
+    token: str,
+    page_number: Any,
+    results_only: bool,
+    search_expired: bool = False,
+) -> HttpResponse:
     clinic = request.clinic
-    text = request.GET.get("q", "").strip()
     query = read_query(text, clinic=clinic)
-    page = Paginator(search_patients(clinic, query), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(search_patients(clinic, query), PAGE_SIZE).get_page(page_number)
     context = {
         "query": query,
         "q": query.text,
@@ -57,16 +94,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         # Only worth a query when nothing matched: tells "no patients yet" from "no match".
         "clinic_has_patients": page.paginator.count > 0 or patients_of(clinic).exists(),
         "date_hint": date_order(clinic)[1],
-        "previous_url": _page_url(query.text, page.previous_page_number()) if page.has_previous() else "",
-        "next_url": _page_url(query.text, page.next_page_number()) if page.has_next() else "",
+        "previous_url": _page_url(token, page.previous_page_number()) if page.has_previous() else "",
+        "next_url": _page_url(token, page.next_page_number()) if page.has_next() else "",
+        "search_expired": search_expired,
+        "is_results_request": results_only,
     }
-    is_results_request = (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-Target") == RESULTS_TARGET
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
-    template = "patients/patient_list.html#results" if is_results_request else "patients/patient_list.html"
-    response = render(request, template, {**context, "is_results_request": is_results_request})
+    template = "patients/patient_list.html#results" if results_only else "patients/patient_list.html"
+    response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
 
@@ -150,9 +184,12 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
 
 
-def _page_url(q: str, number: int) -> str:
-    params = {"q": q, "page": number} if q else {"page": number}
-    return f"{reverse('patients:list')}?{urlencode(params)}"
+def _page_url(token: str, number: int) -> str:
+    params: dict[str, Any] = {"search": token} if token else {}
+    if number > 1:
+        params["page"] = number
+    address = reverse("patients:list")
+    return f"{address}?{urlencode(params)}" if params else address
 
 
 def _save_or_show_errors(form: PatientForm, save: Any) -> Patient | None:

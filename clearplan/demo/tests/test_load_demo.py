@@ -132,7 +132,7 @@ def test_it_refuses_to_create_published_passwords_outside_a_demo(db, settings):
 def test_a_demo_login_signs_in_and_finds_a_patient(demo, client):
     response = client.post("/accounts/login/", {"login": "jack@harbourhills.example", "password": DEMO_PASSWORD})
     assert response.status_code == 302
-    results = client.get("/patients/", {"q": "zoe obrien"})
+    results = client.post("/patients/", {"q": "zoe obrien"}, follow=True)
     assert [patient.full_name for patient in results.context["patients"]] == ["Zoë O'Brien"]
     page = client.get(f"/patients/{results.context['patients'][0].public_id}/").content.decode()
     assert phones.for_display(results.context["patients"][0].mobile, country="AU") in page

@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import pytest
@@ -6,9 +7,15 @@ from django.test.utils import CaptureQueriesContext
 
 from clearplan.accounts.models import Membership
 from clearplan.accounts.tests.factories import ClinicFactory, staff_member
+from clearplan.lib import private_search
 from clearplan.patients.tests.factories import PatientFactory
 
 LIST_URL = "/patients/"
+
+
+def search(client, text, **extra):
+    """Type a search and press Enter, as a person without JavaScript would."""
+    return client.post(LIST_URL, {"q": text}, follow=True, **extra)
 
 
 def names_on(response):
@@ -60,12 +67,12 @@ def test_it_hides_other_clinics_patients(coordinator_client, patients, other_cli
     ],
 )
 def test_name_search_ignores_accents_case_apostrophes_and_hyphens(coordinator_client, patients, typed, expected):
-    assert names_on(coordinator_client.get(LIST_URL, {"q": typed})) == expected
+    assert names_on(search(coordinator_client, typed)) == expected
 
 
 @pytest.mark.parametrize("typed", ["0412345678", "0412 345 678", "+61 412 345 678", "(04) 1234-5678", "345678"])
 def test_phone_search_finds_the_number_however_it_is_typed(coordinator_client, patients, typed):
-    assert names_on(coordinator_client.get(LIST_URL, {"q": typed})) == ["Zoë O'Brien"]
+    assert names_on(search(coordinator_client, typed)) == ["Zoë O'Brien"]
 
 
 def test_phone_search_finds_a_child_by_their_parents_mobile(coordinator_client, clinic):
@@ -78,14 +85,14 @@ def test_phone_search_finds_a_child_by_their_parents_mobile(coordinator_client, 
         guardian_relationship="Mother",
         guardian_mobile="+61491570157",
     )
-    assert names_on(coordinator_client.get(LIST_URL, {"q": "0491 570 157"})) == [
+    assert names_on(search(coordinator_client, "0491 570 157")) == [
         p.full_name for p in clinic.patients.filter(first_name="Mia")
     ]
 
 
 @pytest.mark.parametrize("typed", ["14/03/1988", "14-03-1988", "1988-03-14"])
 def test_birth_date_search_reads_australian_dates_day_first(coordinator_client, patients, typed):
-    assert names_on(coordinator_client.get(LIST_URL, {"q": typed})) == ["Zoë O'Brien"]
+    assert names_on(search(coordinator_client, typed)) == ["Zoë O'Brien"]
 
 
 def test_birth_date_search_reads_us_dates_month_first(organisation):
@@ -96,14 +103,14 @@ def test_birth_date_search_reads_us_dates_month_first(organisation):
     PatientFactory(clinic=us_clinic, first_name="Ava", date_of_birth=date(1988, 3, 14), mobile="+14155552671")
     client = Client()
     client.force_login(user)
-    assert names_on(client.get(LIST_URL, {"q": "03/14/1988"})) == [p.full_name for p in us_clinic.patients.all()]
-    assert names_on(client.get(LIST_URL, {"q": "(415) 555-2671"})) == [p.full_name for p in us_clinic.patients.all()]
+    assert names_on(search(client, "03/14/1988")) == [p.full_name for p in us_clinic.patients.all()]
+    assert names_on(search(client, "(415) 555-2671")) == [p.full_name for p in us_clinic.patients.all()]
     assert "MM/DD/YYYY" in client.get(LIST_URL).content.decode()
 
 
 def test_practice_management_id_search_is_exact(coordinator_client, patients):
-    assert names_on(coordinator_client.get(LIST_URL, {"q": "10423"})) == ["Thảo Nguyễn"]
-    assert names_on(coordinator_client.get(LIST_URL, {"q": "1042"})) == []
+    assert names_on(search(coordinator_client, "10423")) == ["Thảo Nguyễn"]
+    assert names_on(search(coordinator_client, "1042")) == []
 
 
 def test_the_list_is_paginated_by_25(coordinator_client, clinic):
@@ -119,8 +126,36 @@ def test_the_list_is_paginated_by_25(coordinator_client, clinic):
 
 def test_pagination_keeps_the_search(coordinator_client, clinic):
     PatientFactory.create_batch(27, clinic=clinic, last_name="Kelly")
-    page = coordinator_client.get(LIST_URL, {"q": "kelly"}).content.decode()
-    assert 'href="/patients/?q=kelly&amp;page=2"' in page
+    PatientFactory.create_batch(3, clinic=clinic, last_name="Other")
+    response = search(coordinator_client, "kelly")
+    address = response.redirect_chain[-1][0]
+    page = response.content.decode()
+    assert f'href="{address}&amp;page=2"' in page
+    second = coordinator_client.get(f"{address}&page=2")
+    assert len(second.context["patients"]) == 2
+    assert {p.last_name for p in second.context["patients"]} == {"Kelly"}
+
+
+def test_the_search_term_never_appears_in_the_address(coordinator_client, patients):
+    typed = "Zoë O'Brien"
+    response = search(coordinator_client, typed)
+    address = response.redirect_chain[-1][0]
+    token = address.removeprefix("/patients/?search=")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{12}", token)
+    assert "brien" not in address.lower()
+    assert coordinator_client.session[private_search.SESSION_KEY][token] == typed
+    assert "O&#x27;Brien, Zoë" in coordinator_client.get(address).content.decode()
+
+
+def test_a_search_address_from_another_session_shows_everyone_with_a_note(coordinator_client, patients, coordinator):
+    address = search(coordinator_client, "zoe").redirect_chain[-1][0]
+    from django.test import Client
+
+    other_session = Client()
+    other_session.force_login(coordinator)
+    response = other_session.get(address)
+    assert len(response.context["patients"]) == 4
+    assert "That search is no longer available" in response.content.decode()
 
 
 def test_the_list_costs_the_same_number_of_queries_for_5_or_25_patients(coordinator_client, clinic, dentist):
@@ -137,10 +172,12 @@ def test_the_list_costs_the_same_number_of_queries_for_5_or_25_patients(coordina
 
 
 def test_searching_with_htmx_returns_only_the_results(coordinator_client, patients):
-    response = coordinator_client.get(
+    response = coordinator_client.post(
         LIST_URL, {"q": "zoe"}, headers={"HX-Request": "true", "HX-Target": "patient-results"}
     )
     page = response.content.decode()
+    assert response["HX-Replace-Url"].startswith("/patients/?search=")
+    assert "zoe" not in response["HX-Replace-Url"]
     assert "O&#x27;Brien, Zoë" in page
     assert "Nguyễn" not in page
     assert "<html" not in page
@@ -150,9 +187,9 @@ def test_searching_with_htmx_returns_only_the_results(coordinator_client, patien
 
 
 def test_the_page_searches_as_you_type_and_also_works_without_javascript(coordinator_client, patients):
-    page = coordinator_client.get(LIST_URL, {"q": "zoe"}).content.decode()
+    page = search(coordinator_client, "zoe").content.decode()
     assert "<html" in page
-    assert 'method="get" action="/patients/"' in page
+    assert 'method="post" action="/patients/"' in page
     assert 'name="q" value="zoe"' in page
     assert 'hx-trigger="input changed delay:300ms, search"' in page
     assert '<button type="submit" class="button">' in page
@@ -167,18 +204,18 @@ def test_a_clinic_with_no_patients_says_so_and_offers_to_add_one(coordinator_cli
 
 
 def test_a_search_with_no_match_says_so_and_suggests_other_searches(coordinator_client, patients):
-    page = coordinator_client.get(LIST_URL, {"q": "Wiremu"}).content.decode()
+    page = search(coordinator_client, "Wiremu").content.decode()
     assert "No patients match “Wiremu”" in page
     assert "Show all patients" in page
     assert "No patients yet" not in page
 
 
 def test_the_list_shows_dates_and_phones_the_clinics_way(coordinator_client, patients):
-    page = coordinator_client.get(LIST_URL, {"q": "zoe"}).content.decode()
+    page = search(coordinator_client, "zoe").content.decode()
     assert "14/03/1988" in page
     assert "0412 345 678" in page
 
 
 def test_signed_out_visitors_cannot_search(client, patients):
-    response = client.get(LIST_URL, {"q": "zoe"})
+    response = client.post(LIST_URL, {"q": "zoe"})
     assert response.status_code == 302
