@@ -18,11 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Playwright's sync API keeps an asyncio event loop running in this thread, and Django then
-# refuses ORM calls from it. The test thread only creates data and reads it back.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -69,10 +64,21 @@ def browser() -> Iterator[Browser]:
         pytest.fail(
             f"Chromium was not found at {CHROMIUM_PATH}. Install it (apt-get install chromium) or set CHROMIUM_PATH."
         )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    # Playwright's sync API keeps an asyncio event loop in this thread, and Django then refuses
+    # ORM calls from it. The test thread only creates data and reads it back, so that is safe.
+    # Set here rather than on import, so a run without browser tests keeps Django's guard.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS, headless=True)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
