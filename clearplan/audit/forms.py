@@ -15,7 +15,8 @@ class StaffChoiceField(forms.ModelChoiceField):
 
 
 class AuditFilterForm(forms.Form):
-    """The filters of the audit log. They travel in the URL, so a filtered view can be bookmarked or shared."""
+    """The filters of the audit log. They travel in the URL, so a filtered view can be bookmarked; the
+    record name (often a patient's) travels only as a session token standing for it."""
 
     q = forms.CharField(
         label="Record",

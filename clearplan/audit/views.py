@@ -1,5 +1,7 @@
 """The audit log as managers see it: browse, filter and export. There is no way to change or
-delete an event from here; every view refuses anything but GET."""
+delete an event from here. The filter form is posted only so that a record name typed into it
+(often a patient's name) stays out of the address: the page redirects to an address that
+carries the other filters and a token for the name (see clearplan.lib.private_search)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.http import QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from clearplan.accounts.access import manager_required
 from clearplan.audit.forms import AuditFilterForm
@@ -31,6 +33,7 @@ from clearplan.audit.selectors import (
 )
 from clearplan.audit.services import audit_record
 from clearplan.lib.clinic_time import clinic_now, clinic_zone
+from clearplan.lib.private_search import recall_search, remember_search
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -57,12 +60,22 @@ class EventRow:
     details: list[tuple[str, Any]]
 
 
-def _filtered_events(request: HttpRequest) -> tuple[AuditScope, AuditFilterForm, QuerySet[AuditEvent]]:
+def _filter_data(request: HttpRequest) -> tuple[QueryDict, bool]:
+    """The filters from the address, with the record-name search looked up from its token.
+    Returns the data and whether the address named a search this session no longer has."""
+    data = request.GET.copy()
+    data.pop("q", None)
+    token = data.pop("search", [""])[0]
+    text = recall_search(request, token)
+    if text:
+        data["q"] = text
+    return data, bool(token) and text is None
+
+
+def _filtered_events(request: HttpRequest, data: QueryDict) -> tuple[AuditScope, AuditFilterForm, QuerySet[AuditEvent]]:
     scope = audit_scope_for(request.user, request.clinic, request.available_clinics)
     in_scope = audit_events_in_scope(scope)
-    form = AuditFilterForm(
-        request.GET, scope=scope, staff=staff_in_scope(scope), record_types=record_types_in(in_scope)
-    )
+    form = AuditFilterForm(data, scope=scope, staff=staff_in_scope(scope), record_types=record_types_in(in_scope))
     form.is_valid()
     events = filter_audit_events(in_scope, zone=clinic_zone(request.clinic), **form.filters())
     return scope, form, events
@@ -123,10 +136,13 @@ def _details_in_words(event: AuditEvent) -> list[tuple[str, Any]]:
     return details
 
 
-@require_GET
+@require_http_methods(["GET", "HEAD", "POST"])
 @manager_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    scope, form, events = _filtered_events(request)
+    if request.method == "POST":
+        return redirect(_address_for_filters(request))
+    data, search_expired = _filter_data(request)
+    scope, form, events = _filtered_events(request, data)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     clinics_by_id = {clinic.pk: clinic for clinic in scope.clinics}
     return render(
@@ -138,8 +154,23 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": _rows(page.object_list, clinics_by_id, clinic_zone(request.clinic)),
             "filtered": form.active_filter_count() > 0,
+            "search_expired": search_expired,
         },
     )
+
+
+def _address_for_filters(request: HttpRequest) -> str:
+    """The log's address for the posted filters, with the typed record name as a token."""
+    params = QueryDict(mutable=True)
+    for name in AuditFilterForm.base_fields:
+        value = request.POST.get(name, "").strip()
+        if value and name != "q":
+            params[name] = value
+    text = request.POST.get("q", "").strip()
+    if text:
+        params["search"] = remember_search(request, text)
+    address = reverse("audit:log")
+    return f"{address}?{params.urlencode()}" if params else address
 
 
 class _Echo:
@@ -209,7 +240,8 @@ def _filters_in_words(form: AuditFilterForm) -> dict[str, str]:
 @require_GET
 @manager_required
 def audit_export(request: HttpRequest) -> HttpResponse:
-    scope, form, events = _filtered_events(request)
+    data, _search_expired = _filter_data(request)
+    scope, form, events = _filtered_events(request, data)
     filters = _filters_in_words(form)
     export_event = audit_record(
         action=AuditEvent.Action.EXPORT,

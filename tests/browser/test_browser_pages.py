@@ -179,6 +179,14 @@ def test_the_audit_log_filters_and_exports_what_a_manager_asks_for(
     assert "Zoë Nguyen" not in exported
     assert AuditEvent.objects.filter(action=AuditEvent.Action.EXPORT, actor=owner).count() == 1
 
+    page.get_by_label("Staff member").select_option(label="Anyone")
+    page.get_by_label("Action").select_option(label="Any action")
+    page.get_by_label("Record", exact=True).fill("o'brien")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_role("row")).to_have_count(2)
+    expect(page.get_by_label("Record", exact=True)).to_have_value("o'brien")
+    assert "brien" not in page.url.lower()
+
 
 def test_the_audit_log_explains_a_date_range_the_wrong_way_round(page, sign_in_as, owner, check_page):
     sign_in_as(owner)

@@ -27,6 +27,7 @@ def test_search_for_a_patient_typed_without_accents_and_open_the_record(
     results = page.get_by_role("table")
     expect(results.get_by_role("link")).to_have_count(1)
     expect(results.get_by_role("link", name="Ngô-O'Brien, Zoë")).to_be_visible()
+    assert "zoe" not in page.url.lower()
     check_page(page, "patient-search-results")
 
     results.get_by_role("link", name="Ngô-O'Brien, Zoë").click()
@@ -70,3 +71,22 @@ def test_create_a_patient_with_an_invalid_mobile_then_correct_it(page, sign_in_a
     assert patient.mobile == "+61412345678"
     assert patient.clinic == clinic
     check_page(page, "new-patient-saved")
+
+
+def test_results_update_as_you_type_and_the_address_keeps_only_a_token(page, sign_in_as, front_desk, clinic):
+    PatientFactory(clinic=clinic, first_name="Aroha", last_name="Ngata")
+    PatientFactory(clinic=clinic, first_name="Liam", last_name="Smith")
+    sign_in_as(front_desk)
+    page.goto("/patients/")
+
+    page.get_by_label("Find a patient").press_sequentially("ngata", delay=40)
+
+    results = page.get_by_role("table")
+    expect(results.get_by_role("link")).to_have_count(1)
+    expect(results.get_by_role("link", name="Ngata, Aroha")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/patients/\?search=[\w-]{12}$"))
+    assert "ngata" not in page.url.lower()
+
+    page.reload()
+    expect(page.get_by_role("table").get_by_role("link")).to_have_count(1)
+    expect(page.get_by_label("Find a patient")).to_have_value("ngata")
