@@ -5,7 +5,7 @@ and an outsider who works only at the other clinic."""
 from __future__ import annotations
 
 import pytest
-from django.test import TransactionTestCase
+from django.test import Client, TransactionTestCase
 
 from clearplan.accounts.models import Membership
 from clearplan.accounts.tests.factories import TEST_PASSWORD, ClinicFactory, OrganisationFactory, staff_member
@@ -114,42 +114,33 @@ def outsider(other_clinic):
     )
 
 
-def _client_for(client_class, user):
-    client = client_class()
+def signed_in_client(user):
+    """A test browser session already signed in as `user`."""
+    client = Client()
     client.force_login(user)
     return client
 
 
 @pytest.fixture
 def owner_client(owner):
-    from django.test import Client
-
-    return _client_for(Client, owner)
+    return signed_in_client(owner)
 
 
 @pytest.fixture
 def coordinator_client(coordinator):
-    from django.test import Client
-
-    return _client_for(Client, coordinator)
+    return signed_in_client(coordinator)
 
 
 @pytest.fixture
 def front_desk_client(front_desk):
-    from django.test import Client
-
-    return _client_for(Client, front_desk)
+    return signed_in_client(front_desk)
 
 
 @pytest.fixture
 def dentist_client(dentist):
-    from django.test import Client
-
-    return _client_for(Client, dentist)
+    return signed_in_client(dentist)
 
 
 @pytest.fixture
 def outsider_client(outsider):
-    from django.test import Client
-
-    return _client_for(Client, outsider)
+    return signed_in_client(outsider)
