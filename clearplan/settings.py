@@ -110,14 +110,14 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "clearplan.sqlite3",
+            "NAME": str(VAR_DIR / "clearplan.sqlite3"),
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
                 "transaction_mode": "IMMEDIATE",
             },
             # Tests use a file too, not an in-memory database, so that a worker started as a
             # separate process (the worker-restart test) sees the same database.
-            "TEST": {"NAME": VAR_DIR / "test_clearplan.sqlite3"},
+            "TEST": {"NAME": str(VAR_DIR / "test_clearplan.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

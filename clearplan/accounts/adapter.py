@@ -65,9 +65,16 @@ class AccountAdapter(DefaultAccountAdapter):
             email,
             {"request": request, "email": email, "current_site": get_current_site(request), **context},
         )
-        html = None
+        html: str | None = None
         if isinstance(message, EmailMultiAlternatives):
-            html = next((content for content, mimetype in message.alternatives if mimetype == "text/html"), None)
+            html = next(
+                (
+                    content
+                    for content, mimetype in message.alternatives
+                    if mimetype == "text/html" and isinstance(content, str)
+                ),
+                None,
+            )
         if message.content_subtype == "html":
             html, text = message.body, strip_tags(message.body)
         else:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, cast
 
 import phonenumbers
 from django import forms
@@ -63,7 +63,8 @@ class RoleFieldsMixin(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("role") == Role.PRACTITIONER and not cleaned.get("clinical_role"):
             self.add_error("clinical_role", "Choose the practitioner's clinical role.")
         elif cleaned.get("role") and cleaned.get("role") != Role.PRACTITIONER:
@@ -108,7 +109,8 @@ class AcceptInvitationForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
             self.add_error("password2", "The two passwords don't match.")
@@ -187,8 +189,12 @@ class ClinicDetailsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.current = current
         self.organisation_clinics = organisation_clinics
-        self.fields["time_zone"].choices = _time_zone_choices(current.time_zone if current else None)
-        self.fields["currency"].choices = _currency_choices(current.currency if current else None)
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = _time_zone_choices(
+            current.time_zone if current else None
+        )
+        cast(forms.ChoiceField, self.fields["currency"]).choices = _currency_choices(
+            current.currency if current else None
+        )
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -206,7 +212,8 @@ class ClinicDetailsForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         phone = (cleaned.get("phone") or "").strip()
         locale = cleaned.get("locale")
         if phone and locale:

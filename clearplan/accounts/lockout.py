@@ -66,16 +66,23 @@ def _audit_label(email: str) -> str:
     return email if "@" in email else "(not an email address)"
 
 
+def _lock_end(throttle: SignInThrottle | None, now: datetime) -> datetime | None:
+    """When the lock on this address ends, or None when no lock holds at `now`."""
+    if throttle is not None and throttle.is_locked_at(now):
+        return throttle.locked_until
+    return None
+
+
 def sign_in_lock(*, email: str) -> Lock | None:
     """The lock on this address right now, if there is one."""
     email = normalise_email(email)
     if not email:
         return None
     throttle = SignInThrottle.objects.filter(email=email).first()
-    now = timezone.now()
-    if throttle is None or not throttle.is_locked_at(now):
+    until = _lock_end(throttle, timezone.now())
+    if until is None:
         return None
-    return Lock(until=throttle.locked_until, time_zone=_time_zone_for(_account_for(email)))
+    return Lock(until=until, time_zone=_time_zone_for(_account_for(email)))
 
 
 def sign_in_failure_record(*, email: str, request: HttpRequest | None) -> Lock | None:
@@ -88,16 +95,16 @@ def sign_in_failure_record(*, email: str, request: HttpRequest | None) -> Lock |
     account = _account_for(email)
     with transaction.atomic():
         throttle, _ = SignInThrottle.objects.select_for_update().get_or_create(email=email)
-        if throttle.is_locked_at(now):
-            return Lock(until=throttle.locked_until, time_zone=_time_zone_for(account))
+        until = _lock_end(throttle, now)
+        if until is not None:
+            return Lock(until=until, time_zone=_time_zone_for(account))
         stale = throttle.last_failure_at is None or now - throttle.last_failure_at > window
         expired_lock = throttle.locked_until is not None and now >= throttle.locked_until
         throttle.failures = 1 if (stale or expired_lock) else throttle.failures + 1
         throttle.last_failure_at = now
-        throttle.locked_until = None
         locks = throttle.failures >= settings.LOGIN_FAILURE_LIMIT
-        if locks:
-            throttle.locked_until = now + window
+        until = now + window if locks else None
+        throttle.locked_until = until
         throttle.save()
         # Rows for addresses nobody has tried for a day carry no lock and no count that
         # matters; clearing them here keeps the table small however many addresses are tried.
@@ -110,7 +117,7 @@ def sign_in_failure_record(*, email: str, request: HttpRequest | None) -> Lock |
             object_label="" if account else _audit_label(email),
             changes={"unsuccessful_in_a_row": throttle.failures},
         )
-        if not locks:
+        if until is None:
             return None
         audit_record(
             action=AuditEvent.Action.LOCKED_OUT,
@@ -118,9 +125,9 @@ def sign_in_failure_record(*, email: str, request: HttpRequest | None) -> Lock |
             actor=account,
             obj=account,
             object_label="" if account else _audit_label(email),
-            changes={"locked_until": throttle.locked_until.isoformat(), "minutes": settings.LOGIN_LOCKOUT_MINUTES},
+            changes={"locked_until": until.isoformat(), "minutes": settings.LOGIN_LOCKOUT_MINUTES},
         )
-        return Lock(until=throttle.locked_until, time_zone=_time_zone_for(account))
+        return Lock(until=until, time_zone=_time_zone_for(account))
 
 
 def sign_in_failures_clear(*, email: str) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -24,7 +24,7 @@ class AuditFilterForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Patient or record name"}),
     )
-    clinic = forms.ModelChoiceField(
+    clinic: forms.ModelChoiceField[Clinic] = forms.ModelChoiceField(
         label="Clinic", queryset=None, required=False, to_field_name="public_id", empty_label="All clinics"
     )
     staff = StaffChoiceField(
@@ -39,12 +39,16 @@ class AuditFilterForm(forms.Form):
         kwargs.setdefault("auto_id", "filter-%s")
         super().__init__(*args, **kwargs)
         if scope.spans_clinics:
-            self.fields["clinic"].queryset = Clinic.objects.filter(pk__in=[clinic.pk for clinic in scope.clinics])
+            clinic_field = cast(forms.ModelChoiceField, self.fields["clinic"])
+            clinic_field.queryset = Clinic.objects.filter(pk__in=[clinic.pk for clinic in scope.clinics])
         else:
             del self.fields["clinic"]
-        self.fields["staff"].queryset = staff
-        self.fields["action"].choices = [("", "Any action"), *AuditEvent.Action.choices]
-        self.fields["record_type"].choices = [("", "Any record"), *((t, record_type_label(t)) for t in record_types)]
+        cast(StaffChoiceField, self.fields["staff"]).queryset = staff
+        cast(forms.ChoiceField, self.fields["action"]).choices = [("", "Any action"), *AuditEvent.Action.choices]
+        cast(forms.ChoiceField, self.fields["record_type"]).choices = [
+            ("", "Any record"),
+            *((t, record_type_label(t)) for t in record_types),
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

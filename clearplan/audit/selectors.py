@@ -53,7 +53,7 @@ class AuditScope:
     """The clinics whose events a user may read, and whether several are in view."""
 
     clinics: list[Clinic]
-    organisation_id: int | None
+    organisation_id: int
     whole_organisation: bool
 
     @property
@@ -65,7 +65,7 @@ def audit_scope_for(user: User, active_clinic: Clinic, available_clinics: list[C
     """Organisation admins read the whole organisation's log; managers read their active clinic's."""
     if user.is_organisation_admin and user.organisation_id == active_clinic.organisation_id:
         clinics = [clinic for clinic in available_clinics if clinic.organisation_id == user.organisation_id]
-        return AuditScope(clinics=clinics, organisation_id=user.organisation_id, whole_organisation=True)
+        return AuditScope(clinics=clinics, organisation_id=active_clinic.organisation_id, whole_organisation=True)
     return AuditScope(clinics=[active_clinic], organisation_id=active_clinic.organisation_id, whole_organisation=False)
 
 

@@ -192,7 +192,10 @@ def _create_patients(clinics: dict[str, Clinic]) -> None:
                 role=Role.PRACTITIONER, clinical_role=Clinical.DENTIST
             ).select_related("user")
         ]
-        front_desk = clinic.memberships.filter(role=Role.FRONT_DESK).select_related("user").first().user
+        front_desk_membership = clinic.memberships.filter(role=Role.FRONT_DESK).select_related("user").first()
+        if front_desk_membership is None:
+            raise ValueError(f"The demo staff plan gives {clinic.name} no front desk to register its patients.")
+        front_desk = front_desk_membership.user
         people = list(names.SHOWCASE_PATIENTS) if plan.key == "sydney" else []
         # Namesakes happen in real practices, but in a demo they only confuse.
         taken = {(person["first_name"], person["last_name"]) for person in people}

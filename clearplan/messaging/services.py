@@ -8,6 +8,7 @@ import logging
 import secrets
 from email.utils import getaddresses, make_msgid, parseaddr
 from functools import partial
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,6 +24,18 @@ logger = logging.getLogger("clearplan.messaging.email")
 MAX_SUBJECT_LENGTH = 250
 MAX_TEXT_LENGTH = 500_000
 MAX_RECIPIENTS = 50
+
+
+class _EmailTaskArguments(TypedDict):
+    """What the send_email task is queued with; its keyword arguments, stored with the task."""
+
+    to: list[str]
+    subject: str
+    text: str
+    html: str | None
+    reply_to: list[str]
+    message_id: str
+    reference: str
 
 
 def _clean_addresses(addresses: list[str], *, what: str, required: bool) -> list[str]:
@@ -85,7 +98,7 @@ def email_send_later(
 
     # The reference names the message in log lines instead of its addresses or subject.
     reference = secrets.token_hex(6)
-    task_kwargs = {
+    task_kwargs: _EmailTaskArguments = {
         "to": recipients,
         "subject": subject,
         "text": text,
@@ -97,6 +110,6 @@ def email_send_later(
     transaction.on_commit(partial(_enqueue, reference, task_kwargs))
 
 
-def _enqueue(reference: str, task_kwargs: dict[str, object]) -> None:
+def _enqueue(reference: str, task_kwargs: _EmailTaskArguments) -> None:
     result = send_email.enqueue(**task_kwargs)
     logger.info("Email %s queued as task %s", reference, result.id)

@@ -133,10 +133,10 @@ class PatientForm(forms.ModelForm):
         return pms_id
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
         # The model's rules skip what could not be read, so one typing slip gives one message.
         self.instance.unreadable_fields = frozenset(self.errors)
-        return cleaned
+        return self.cleaned_data
 
     def details(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -177,13 +178,14 @@ class Patient(models.Model):
     # Database constraints report at the field they are about, not at the top of the form.
     CONSTRAINT_FIELDS = {"patient_pms_id_unique_in_clinic": "pms_id", "patient_born_after_1900": "date_of_birth"}
 
-    def validate_constraints(self, exclude: set[str] | None = None) -> None:
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
         errors: dict[str, list[str]] = {}
         using = router.db_for_write(self.__class__, instance=self)
         for model_class, constraints in self.get_constraints():
             for constraint in constraints:
                 try:
-                    constraint.validate(model_class, self, exclude=exclude, using=using)
+                    # django-stubs leaves out BaseConstraint.validate, which every constraint has.
+                    constraint.validate(model_class, self, exclude=exclude, using=using)  # type: ignore[attr-defined]
                 except ValidationError as error:
                     field = self.CONSTRAINT_FIELDS.get(constraint.name, NON_FIELD_ERRORS)
                     errors.setdefault(field, []).extend(error.messages)
