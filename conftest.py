@@ -50,8 +50,10 @@ def _plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
-def _outbox_in_tmp(settings, tmp_path):
+def _files_in_tmp(settings, tmp_path):
+    # Uploaded files and the outbox of one test never reach another test or a real installation.
     settings.OUTBOX_DIR = tmp_path / "outbox"
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
