@@ -29,10 +29,13 @@ class AccountAdapter(DefaultAccountAdapter):
         return False
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
-        lock = lockout.sign_in_lock(email=credentials.get("email", ""))
+        # allauth's flood limit first: an attempt it refuses never reaches a password check,
+        # so it must not hold one of this address's reserved attempts.
+        super().pre_authenticate(request, **credentials)
+        # Counted before the password is checked, so parallel requests cannot each try one.
+        lock = lockout.sign_in_attempt_reserve(email=credentials.get("email", ""))
         if lock is not None:
             raise ValidationError(lock.message, code="locked_out")
-        super().pre_authenticate(request, **credentials)
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> AbstractBaseUser | None:
         user = super().authenticate(request, **credentials)

@@ -242,19 +242,24 @@ class Invitation(models.Model):
 
 
 class SignInThrottle(models.Model):
-    """Unsuccessful sign-ins for one email address, and the lock they lead to.
+    """Sign-in attempts for one email address, and the lock they lead to.
 
     Keyed by the address typed, not by a user, so an address with no account is
     counted and locked exactly like a real one and the form gives nothing away.
+
+    An attempt is counted (`attempts`) before its password is checked, so requests
+    sent side by side cannot each try a password before any failure is recorded;
+    `failures` counts the ones that turned out wrong.
     """
 
     email = models.CharField(max_length=254, unique=True, help_text="Lower-cased address as typed.")
+    attempts = models.PositiveIntegerField(default=0, help_text="Attempts counted in the current lock-out period.")
     failures = models.PositiveIntegerField(default=0)
-    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["last_failure_at"], name="throttle_by_last_failure")]
+        indexes = [models.Index(fields=["last_attempt_at"], name="throttle_by_last_attempt")]
 
     def __str__(self) -> str:
         return f"{self.email}: {self.failures} unsuccessful sign-ins"

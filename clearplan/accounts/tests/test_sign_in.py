@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from clearplan.accounts import lockout
 from clearplan.accounts.models import SignInThrottle
 from clearplan.audit.models import AuditEvent
 
@@ -79,13 +83,15 @@ def test_five_unsuccessful_sign_ins_lock_the_account_for_fifteen_minutes(client,
     assert locked.changes["minutes"] == 15
 
 
-def test_the_lock_shows_the_time_in_the_accounts_clinic_time_zone(client, outsider, settings):
-    # The outsider works at the Perth clinic.
+def test_the_lock_shows_the_time_in_the_installations_time_zone_whoever_the_account_is(client, outsider, settings):
+    # The outsider works at the Perth clinic; the message must not reveal that (or that the
+    # address has an account at all), so it reads in the installation's zone, Sydney.
+    settings.TIME_ZONE = "Australia/Sydney"
     settings.LOGIN_FAILURE_LIMIT = 2
-    with time_machine.travel("2026-03-02 10:27:00+08:00", tick=False):
+    with time_machine.travel("2026-03-02 10:27:00+08:00", tick=False):  # 1:27 pm in Sydney (daylight saving)
         sign_in(client, outsider.email, "wrong")
         response = sign_in(client, outsider.email, "wrong")
-    assert "Try again at 10:42 am" in response.content.decode()
+    assert "Try again at 1:42 pm" in response.content.decode()
 
 
 def test_the_lock_ends_after_the_lock_out_period(client, owner, password, settings):
@@ -126,23 +132,97 @@ def test_old_failures_stop_counting_after_the_lock_out_period(client, owner, set
     assert SignInThrottle.objects.get(email=owner.email).failures == 1
 
 
-def test_an_unknown_email_address_is_treated_exactly_like_a_real_one(client, owner, settings):
-    """The answers for an address with no account match a real account's, so the form can't
-    be used to find out who works where."""
+def test_an_unknown_email_address_is_treated_exactly_like_a_real_one(client, outsider, settings):
+    """The answers for an address with no account match a real account's, even one at a
+    clinic in another time zone, so the form can't be used to find out who works where."""
     settings.LOGIN_FAILURE_LIMIT = 2
     pages = {}
-    for email in (owner.email, "nobody@example.com"):
-        Client().post(LOGIN_URL, {"login": email, "password": "wrong"})
-        pages[email] = Client().post(LOGIN_URL, {"login": email, "password": "wrong"}).content.decode()
+    with time_machine.travel("2026-03-02 10:27:00+08:00", tick=False):
+        for email in (outsider.email, "nobody@example.com"):
+            Client().post(LOGIN_URL, {"login": email, "password": "wrong"})
+            pages[email] = Client().post(LOGIN_URL, {"login": email, "password": "wrong"}).content.decode()
+            # And again while locked.
+            pages[email] += Client().post(LOGIN_URL, {"login": email, "password": "wrong"}).content.decode()
 
     def without_token(page: str) -> str:
         page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
-        return page.replace(owner.email, "EMAIL").replace("nobody@example.com", "EMAIL")
+        return page.replace(outsider.email, "EMAIL").replace("nobody@example.com", "EMAIL")
 
     assert "is locked for 15 minutes" in pages["nobody@example.com"]
-    assert without_token(pages[owner.email]) == without_token(pages["nobody@example.com"])
+    assert without_token(pages[outsider.email]) == without_token(pages["nobody@example.com"])
     unknown = AuditEvent.objects.filter(action=AuditEvent.Action.LOCKED_OUT, actor__isnull=True).get()
     assert unknown.object_label == "nobody@example.com"
+
+
+# ---------- Attempts sent side by side ----------
+
+
+def test_an_attempt_beyond_the_limit_is_refused_while_earlier_ones_are_still_being_checked(
+    client, owner, password, settings
+):
+    """Five requests sent at once each reserve an attempt before any password is checked;
+    the sixth is refused even with the right password, so a burst gets five guesses, not more."""
+    settings.LOGIN_FAILURE_LIMIT = 5
+    for _ in range(5):
+        assert lockout.sign_in_attempt_reserve(email=owner.email) is None
+    response = sign_in(client, owner.email, password)
+    assert response.status_code == 200
+    assert "is locked for 15 minutes after 5 unsuccessful sign-ins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_burst_of_wrong_passwords_locks_the_address_once(owner, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _ in range(3):
+        assert lockout.sign_in_attempt_reserve(email=owner.email) is None
+    assert lockout.sign_in_attempt_reserve(email=owner.email) is not None
+    locks = [lockout.sign_in_failure_record(email=owner.email, request=None) for _ in range(3)]
+    assert locks[:2] == [None, None]
+    assert locks[2] is not None
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.SIGN_IN_FAILED).count() == 3
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.LOCKED_OUT).count() == 1
+    assert lockout.sign_in_attempt_reserve(email=owner.email) == locks[2]
+
+
+def test_a_reserved_attempt_with_the_right_password_frees_the_address(client, owner, password, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _ in range(2):
+        lockout.sign_in_attempt_reserve(email=owner.email)
+    assert sign_in(client, owner.email, password).status_code == 302
+    assert not SignInThrottle.objects.filter(email=owner.email).exists()
+
+
+def test_reservations_made_before_the_lock_out_period_stop_counting(owner, settings):
+    # An attempt whose request died before its password was checked holds its place only for a while.
+    settings.LOGIN_FAILURE_LIMIT = 2
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        lockout.sign_in_attempt_reserve(email=owner.email)
+        lockout.sign_in_attempt_reserve(email=owner.email)
+        assert lockout.sign_in_attempt_reserve(email=owner.email) is not None
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        assert lockout.sign_in_attempt_reserve(email=owner.email) is None
+    assert SignInThrottle.objects.get(email=owner.email).attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_attempts_for_a_new_address_get_no_more_than_the_limit(settings):
+    """Real parallel requests, each with its own database connection, for an address with
+    no row yet: the row is created once and exactly `limit` attempts get through."""
+    settings.LOGIN_FAILURE_LIMIT = 5
+    start = threading.Barrier(12)
+
+    def attempt() -> bool:
+        try:
+            start.wait()
+            return lockout.sign_in_attempt_reserve(email="burst@example.com") is None
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        allowed = list(pool.map(lambda _: attempt(), range(12)))
+    assert allowed.count(True) == 5
+    assert SignInThrottle.objects.get(email="burst@example.com").attempts == 5
 
 
 def test_signing_out_asks_first_and_is_audited(owner_client, owner):
