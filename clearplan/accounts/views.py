@@ -110,9 +110,13 @@ def team(request: HttpRequest) -> HttpResponse:
             "members": selectors.team_members(clinic),
             "organisation_admins": selectors.organisation_admins_without_membership(clinic),
             "invitations": selectors.open_invitations(clinic),
+            # The rule covers the whole organisation, so only its administrators change it;
+            # other managers see it read-only.
             "two_factor_form": TwoFactorRequirementForm(
                 initial={"require_two_factor": clinic.organisation.require_two_factor}
-            ),
+            )
+            if request.user.is_organisation_admin
+            else None,
         },
     )
 
@@ -202,7 +206,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
 
 
 @require_POST
-@manager_required
+@organisation_admin_required
 def two_factor_requirement(request: HttpRequest) -> HttpResponse:
     form = TwoFactorRequirementForm(request.POST)
     form.is_valid()

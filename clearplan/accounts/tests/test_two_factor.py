@@ -125,19 +125,41 @@ def test_the_requirement_does_not_touch_other_organisations(organisation):
     assert client.get("/today/").status_code == 200
 
 
-def test_a_manager_turns_the_requirement_on_from_the_team_page(owner_client, owner, organisation):
-    page = owner_client.get("/settings/team/").content.decode()
+def test_an_organisation_admin_turns_the_requirement_on_from_the_team_page(organisation, clinic):
+    admin = staff_member(clinic, Membership.Role.MANAGER, email="admin@example.com", is_organisation_admin=True)
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/settings/team/").content.decode()
     assert "Everyone must use two-factor authentication" in page
-    response = owner_client.post("/settings/team/two-factor/", {"require_two_factor": "on"})
+    response = client.post("/settings/team/two-factor/", {"require_two_factor": "on"})
     assert response.status_code == 302
     organisation.refresh_from_db()
     assert organisation.require_two_factor
     event = AuditEvent.objects.get(action=AuditEvent.Action.SETTINGS)
     assert event.changes == {"require_two_factor": [False, True]}
-    assert event.actor == owner
+    assert event.actor == admin
 
 
-def test_only_managers_can_change_the_requirement(coordinator_client, organisation):
+def test_a_clinic_manager_sees_the_organisation_wide_requirement_but_cannot_change_it(
+    owner_client, owner, organisation
+):
+    """The rule binds every clinic in the organisation, so one clinic's manager must not set it for all."""
+    Authenticator.objects.create(user=owner, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    Organisation.objects.filter(pk=organisation.pk).update(require_two_factor=True)
+    page = owner_client.get("/settings/team/").content.decode()
+    assert "Set by your organisation admin" in page
+    assert "must use an authenticator app" in page
+    assert "/settings/team/two-factor/" not in page
+    assert 'name="require_two_factor"' not in page
+
+    response = owner_client.post("/settings/team/two-factor/", {})
+    assert response.status_code == 403
+    organisation.refresh_from_db()
+    assert organisation.require_two_factor
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.SETTINGS).exists()
+
+
+def test_other_roles_cannot_change_the_requirement(coordinator_client, organisation):
     response = coordinator_client.post("/settings/team/two-factor/", {"require_two_factor": "on"})
     assert response.status_code == 403
     organisation.refresh_from_db()
