@@ -78,6 +78,19 @@ def _invitation_audit(*, invitation: Invitation, request: HttpRequest | None, by
     )
 
 
+# One answer for every address that belongs outside this organisation, whatever the
+# reason, so the invite form cannot be used to learn who works at other practices.
+CANNOT_INVITE_MESSAGE = "This address can't be invited. Ask the person for another email address, or contact support."
+
+
+def _held_outside(account: User, organisation_id: int) -> bool:
+    """The address is taken by an account this organisation cannot take over: one in another
+    organisation, or an active account that belongs to no organisation."""
+    if account.organisation_id is None:
+        return account.is_active
+    return account.organisation_id != organisation_id
+
+
 def invitation_create(
     *,
     clinic: Clinic,
@@ -95,10 +108,8 @@ def invitation_create(
         raise ValidationError({"clinical_role": "Choose the practitioner's clinical role."})
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None:
-        if existing.organisation_id not in (None, clinic.organisation_id):
-            raise ValidationError(
-                {"email": "This email address is already used by someone at another practice. Ask them for another."}
-            )
+        if _held_outside(existing, clinic.organisation_id):
+            raise ValidationError({"email": CANNOT_INVITE_MESSAGE})
         if existing.is_active and existing.memberships.filter(clinic=clinic).exists():
             raise ValidationError({"email": f"{existing.display_name} already works at {clinic.name}."})
     now = timezone.now()

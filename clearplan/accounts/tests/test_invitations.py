@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from clearplan.accounts.models import Invitation, Membership, User
-from clearplan.accounts.tests.factories import ClinicFactory, UserFactory, staff_member
+from clearplan.accounts.tests.factories import ClinicFactory, staff_member
 from clearplan.audit.models import AuditEvent
 
 NEW_PASSWORD = "tooth fairy visits on tuesdays"
@@ -205,11 +205,29 @@ def test_someone_who_already_works_here_cannot_be_invited(owner_client, coordina
     assert mailoutbox == []
 
 
-def test_an_address_used_at_another_practice_is_refused(owner_client, sending):
-    UserFactory(email="taken@example.com")  # in its own organisation
+@pytest.mark.parametrize(
+    "account_fields",
+    [
+        {},  # works at another practice, in its own organisation
+        {"is_active": False},  # a former member of another practice
+        {"organisation": None},  # an account that belongs to no practice
+    ],
+    ids=["another-practice", "former-member-elsewhere", "no-practice"],
+)
+def test_an_address_held_outside_the_organisation_is_refused_without_saying_where(
+    owner_client, sending, mailoutbox, account_fields
+):
+    other_practice = ClinicFactory(name="Bayside Orthodontics")
+    taken = staff_member(other_practice, Membership.Role.COORDINATOR, email="taken@example.com", first_name="Quentin")
+    User.objects.filter(pk=taken.pk).update(**account_fields)
     response = _invite(owner_client, sending, email="taken@example.com", role="coordinator", clinical_role="")
-    assert "already used by someone at another practice" in response.content.decode()
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "This address can&#x27;t be invited. Ask the person for another email address, or contact support." in page
+    for giveaway in ("another practice", "already used", "Bayside", "Quentin"):
+        assert giveaway not in page
     assert not Invitation.objects.exists()
+    assert mailoutbox == []
 
 
 @pytest.mark.parametrize(
