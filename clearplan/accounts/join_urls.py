@@ -6,5 +6,7 @@ from clearplan.accounts import views
 
 app_name = "join"
 urlpatterns = [
-    path("<str:token>/", views.invitation_accept, name="accept"),
+    # The link's token is checked once and kept in the session, so the form has an address without it.
+    path("accept/", views.invitation_accept, name="accept"),
+    path("<str:token>/", views.invitation_open, name="open"),
 ]

@@ -51,8 +51,8 @@ def get_invitation_for_clinic(clinic: Clinic, public_id: object) -> Invitation:
 
 
 def invitation_for_token(token: str) -> Invitation | None:
-    return (
-        Invitation.objects.select_related("clinic__organisation", "invited_by")
-        .filter(token_hash=invitation_token_hash(token))
-        .first()
-    )
+    return invitation_for_token_hash(invitation_token_hash(token))
+
+
+def invitation_for_token_hash(token_hash: str) -> Invitation | None:
+    return Invitation.objects.select_related("clinic__organisation", "invited_by").filter(token_hash=token_hash).first()

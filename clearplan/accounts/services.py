@@ -50,7 +50,7 @@ def _send_invitation_email(*, invitation: Invitation, token: str) -> None:
         "organisation": clinic.organisation,
         "invited_by": invitation.invited_by.display_name,
         "role": invitation.get_role_display(),
-        "accept_url": settings.SITE_URL + reverse("join:accept", kwargs={"token": token}),
+        "accept_url": settings.SITE_URL + reverse("join:open", kwargs={"token": token}),
         "expires_at": invitation.expires_at.astimezone(clinic_zone(clinic)),
     }
     subject = " ".join(render_to_string("accounts/email/invitation_subject.txt", context).split())

@@ -316,15 +316,54 @@ def clinic_create(request: HttpRequest) -> HttpResponse:
 
 # ---------- Accepting an invitation (public: the link in the email) ----------
 
+# Holds the hash of the token from the emailed link once it has been checked, so the
+# pages that follow (and the form posts) carry no token in their address: addresses end
+# up in access logs and browser history. A resend changes the hash, so an old link's
+# session stops working too.
+INVITATION_SESSION_KEY = "clearplan_invitation_token_hash"
+
+
+def _no_referrer(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Links and resources on invitation pages never learn the address they came from."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapper
+
+
+def _invitation_unavailable(request: HttpRequest, invitation: Invitation | None, status: str) -> HttpResponse:
+    return render(
+        request, "accounts/invitation_unavailable.html", {"invitation": invitation, "status": status}, status=410
+    )
+
 
 @never_cache
-def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+@_no_referrer
+def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the email: check the token once, keep it in the session, and move to an address without it."""
     invitation = selectors.invitation_for_token(token)
-    status = invitation.status if invitation is not None else "unknown"
-    if status != Invitation.Status.PENDING:
-        return render(
-            request, "accounts/invitation_unavailable.html", {"invitation": invitation, "status": status}, status=410
-        )
+    if invitation is None:
+        return _invitation_unavailable(request, None, "unknown")
+    if invitation.status != Invitation.Status.PENDING:
+        return _invitation_unavailable(request, invitation, invitation.status)
+    request.session[INVITATION_SESSION_KEY] = invitation.token_hash
+    return redirect("join:accept")
+
+
+@never_cache
+@_no_referrer
+def invitation_accept(request: HttpRequest) -> HttpResponse:
+    token_hash = request.session.get(INVITATION_SESSION_KEY)
+    invitation = selectors.invitation_for_token_hash(token_hash) if token_hash else None
+    if invitation is None:
+        return _invitation_unavailable(request, None, "not_opened" if not token_hash else "unknown")
+    if invitation.status != Invitation.Status.PENDING:
+        request.session.pop(INVITATION_SESSION_KEY, None)
+        return _invitation_unavailable(request, invitation, invitation.status)
     existing = services.invitation_existing_account(invitation)
     if existing is not None:
         return _join_with_existing_account(request, invitation, existing)
@@ -341,6 +380,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as error:
             _attach(form, error)
         else:
+            request.session.pop(INVITATION_SESSION_KEY, None)
             response = perform_login(request, user, redirect_url=reverse("pipeline:today"))
             # They have just chosen and typed their password: a fresh sign-in for allauth too.
             record_authentication(request, user, method="password", email=user.email)
@@ -357,6 +397,7 @@ def _join_with_existing_account(request: HttpRequest, invitation: Invitation, us
     signed_in_as_someone_else = request.user.is_authenticated and request.user != user
     if request.method == "POST" and not signed_in_as_someone_else:
         services.invitation_accept_existing_account(invitation=invitation, user=user, request=request)
+        request.session.pop(INVITATION_SESSION_KEY, None)
         clinic = invitation.clinic
         if request.user.is_authenticated:
             request.session[ACTIVE_CLINIC_SESSION_KEY] = str(clinic.public_id)

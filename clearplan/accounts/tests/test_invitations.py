@@ -28,9 +28,19 @@ def _link_path(message) -> str:
     return re.search(r"http://127\.0\.0\.1:8000(/join/[\w-]+/)", message.body).group(1)
 
 
+ACCEPT_PATH = "/join/accept/"
+
+
+def _open(client, path):
+    """Follow the emailed link as a browser would: to the page it leads to."""
+    return client.get(path, follow=True)
+
+
 def _accept(client, path, **fields):
+    """Open the emailed link, then fill in the form on the page it leads to."""
+    _open(client, path)
     data = {"first_name": "Noor", "last_name": "Haddad", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
-    return client.post(path, data | fields)
+    return client.post(ACCEPT_PATH, data | fields)
 
 
 def test_a_manager_invites_a_practitioner_and_the_email_carries_a_set_password_link(
@@ -72,7 +82,7 @@ def test_accepting_sets_name_and_password_creates_the_account_and_signs_in(owner
     _invite(owner_client, sending)
     path = _link_path(mailoutbox[0])
     visitor = Client()
-    page = visitor.get(path).content.decode()
+    page = _open(visitor, path).content.decode()
     assert f"Join {clinic.name}" in page
     assert "new.hygienist@example.com" in page
 
@@ -141,14 +151,72 @@ def test_a_withdrawn_invitation_stops_working(owner_client, owner, sending, mail
     assert response.status_code == 302
     invitation.refresh_from_db()
     assert invitation.revoked_at is not None
-    assert "This invitation was withdrawn" in Client().get(path).content.decode()
+    assert "This invitation was withdrawn" in _open(Client(), path).content.decode()
     assert "No invitations are waiting" in owner_client.get("/settings/team/").content.decode()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.INVITE, changes__event="withdrawn").exists()
+
+
+def test_the_token_leaves_the_address_at_once_and_the_form_posts_without_it(owner_client, sending, mailoutbox):
+    """Addresses reach access logs and browser history: the token is in the first request only."""
+    _invite(owner_client, sending)
+    path = _link_path(mailoutbox[0])
+    token = path.split("/")[2]
+    visitor = Client()
+    response = visitor.get(path)
+    assert response.status_code == 302
+    assert response["Location"] == ACCEPT_PATH
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert token not in str(dict(visitor.session))
+
+    page = visitor.get(ACCEPT_PATH)
+    assert page.status_code == 200
+    assert page["Referrer-Policy"] == "no-referrer"
+    assert token not in page.content.decode()  # the form posts back to this token-free address
+
+    response = visitor.post(ACCEPT_PATH, {"first_name": "Noor", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert User.objects.filter(email="new.hygienist@example.com").exists()
+
+
+def test_the_accept_page_without_opening_the_link_says_to_open_it_again(client, db):
+    response = client.get(ACCEPT_PATH)
+    assert response.status_code == 410
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "Open your invitation link again" in response.content.decode()
+    response = client.post(ACCEPT_PATH, {"first_name": "Noor", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 410
+    assert not User.objects.filter(first_name="Noor").exists()
+
+
+def test_a_link_opened_before_a_resend_stops_working(owner_client, owner, sending, mailoutbox):
+    _invite(owner_client, sending)
+    visitor = Client()
+    _open(visitor, _link_path(mailoutbox[0]))
+    invitation = Invitation.objects.get()
+    with sending():
+        owner_client.post(f"/settings/team/invitations/{invitation.public_id}/resend/")
+    response = visitor.post(ACCEPT_PATH, {"first_name": "Noor", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 410
+    assert "This invitation link doesn" in response.content.decode()
+    assert not User.objects.filter(email="new.hygienist@example.com").exists()
+
+
+def test_an_invitation_withdrawn_while_its_page_is_open_cannot_be_accepted(owner_client, sending, mailoutbox):
+    _invite(owner_client, sending)
+    visitor = Client()
+    _open(visitor, _link_path(mailoutbox[0]))
+    invitation = Invitation.objects.get()
+    owner_client.post(f"/settings/team/invitations/{invitation.public_id}/withdraw/")
+    response = visitor.post(ACCEPT_PATH, {"first_name": "Noor", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 410
+    assert "This invitation was withdrawn" in response.content.decode()
+    assert not User.objects.filter(email="new.hygienist@example.com").exists()
 
 
 def test_an_unknown_link_gets_a_clear_page(client, db):
     response = client.get("/join/not-a-real-token/")
     assert response.status_code == 410
+    assert response["Referrer-Policy"] == "no-referrer"
     assert "This invitation link doesn" in response.content.decode()
 
 
@@ -172,8 +240,8 @@ def test_resending_sends_a_new_link_and_the_old_one_stops_working(owner_client, 
     assert new_path != old_path
     invitation.refresh_from_db()
     assert invitation.expires_at > timezone.now() + timedelta(days=12)
-    assert Client().get(old_path).status_code == 410
-    assert Client().get(new_path).status_code == 200
+    assert _open(Client(), old_path).status_code == 410
+    assert _open(Client(), new_path).status_code == 200
     assert AuditEvent.objects.filter(action=AuditEvent.Action.INVITE, changes__event="resent").exists()
 
 
@@ -186,7 +254,7 @@ def test_an_expired_invitation_can_be_resent_from_the_team_page(owner_client, ow
         invitation = Invitation.objects.get()
         with sending():
             manager.post(f"/settings/team/invitations/{invitation.public_id}/resend/")
-        assert Client().get(_link_path(mailoutbox[-1])).status_code == 200
+        assert _open(Client(), _link_path(mailoutbox[-1])).status_code == 200
 
 
 def test_inviting_someone_again_while_an_invitation_waits_asks_to_resend_instead(owner_client, sending, mailoutbox):
@@ -259,9 +327,9 @@ def test_someone_elsewhere_in_the_organisation_joins_with_their_existing_account
     _invite(owner_client, sending, email=outsider.email, role="coordinator", clinical_role="")
     path = _link_path(mailoutbox[0])
     visitor = Client()
-    page = visitor.get(path).content.decode()
+    page = _open(visitor, path).content.decode()
     assert "You already have a Clearplan account" in page
-    response = visitor.post(path)
+    response = visitor.post(ACCEPT_PATH)
     assert response["Location"] == "/accounts/login/"
     assert set(outsider.memberships.values_list("clinic__name", flat=True)) == {clinic.name, "Harbour Dental Perth"}
     outsider.refresh_from_db()
@@ -290,9 +358,9 @@ def test_the_invitation_link_for_someone_else_does_not_act_for_a_signed_in_user(
 ):
     _invite(owner_client, sending, email=outsider.email, role="coordinator", clinical_role="")
     path = _link_path(mailoutbox[0])
-    page = coordinator_client.get(path).content.decode()
+    page = _open(coordinator_client, path).content.decode()
     assert "but you're signed in as coordinator@example.com" in page
-    coordinator_client.post(path)
+    coordinator_client.post(ACCEPT_PATH)
     assert outsider.memberships.count() == 1
 
 
