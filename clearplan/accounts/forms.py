@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import io
 from typing import Any, cast
 
 import phonenumbers
 from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
-from PIL import Image, UnidentifiedImageError
 
+from clearplan.accounts.logos import PreparedLogo, prepare_logo
 from clearplan.accounts.models import Clinic, Membership, User, validate_time_zone
 
 Role = Membership.Role
@@ -41,9 +40,6 @@ CURRENCIES = [
 ]
 
 COUNTRY_NAMES = {"AU": "Australia", "US": "the United States", "GB": "the United Kingdom"}
-
-LOGO_MAX_BYTES = 1024 * 1024
-LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 
 PRACTITIONER_HINT = "Needed for practitioners: dentist, orthodontist, hygienist or oral-health therapist."
 
@@ -243,30 +239,17 @@ class ClinicProfileForm(ClinicDetailsForm):
     logo = forms.FileField(
         label="Logo",
         required=False,
-        help_text="PNG, JPEG or WebP, up to 1 MB.",
+        help_text="PNG, JPEG or WebP, up to 1 MB and 4000 × 4000 pixels.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
     remove_logo = forms.BooleanField(label="Remove the current logo", required=False)
 
-    def clean_logo(self) -> Any:
+    def clean_logo(self) -> PreparedLogo | None:
         logo = self.cleaned_data.get("logo")
-        self.logo_extension = ""
         if not logo:
             return None
-        if logo.size > LOGO_MAX_BYTES:
-            raise ValidationError("This file is larger than 1 MB. Please choose a smaller image.")
-        data = logo.read()
-        logo.seek(0)
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image_format = image.format
-                image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-            raise ValidationError("This file isn't an image we can read. Use a PNG, JPEG or WebP file.") from error
-        if image_format not in LOGO_FORMATS:
-            raise ValidationError("Use a PNG, JPEG or WebP image.")
-        self.logo_extension = LOGO_FORMATS[image_format]
-        return logo
+        # Checked and re-encoded here, so nothing reaches storage until the image is known good.
+        return prepare_logo(logo)
 
 
 def clinic_initial(clinic: Clinic) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,8 +23,9 @@ from clearplan.audit.services import audit_record, changes_between
 from clearplan.lib.clinic_time import clinic_zone
 
 if TYPE_CHECKING:
-    from django.core.files.uploadedfile import UploadedFile
     from django.http import HttpRequest
+
+    from clearplan.accounts.logos import PreparedLogo
 
 Role = Membership.Role
 
@@ -347,9 +349,9 @@ def _clinic_values(clinic: Clinic) -> dict[str, Any]:
     return {field: getattr(clinic, field) for field in (*CLINIC_PROFILE_FIELDS, "brand_colour")}
 
 
-def _store_logo(clinic: Clinic, logo: UploadedFile, extension: str) -> None:
+def _store_logo(clinic: Clinic, logo: PreparedLogo) -> None:
     # A random name: the original file name may carry someone's details.
-    clinic.logo.save(f"{uuid.uuid4().hex}.{extension}", logo, save=False)
+    clinic.logo.save(f"{uuid.uuid4().hex}.{logo.extension}", ContentFile(logo.content), save=False)
 
 
 def clinic_update(
@@ -357,36 +359,50 @@ def clinic_update(
     clinic: Clinic,
     by: User,
     values: dict[str, Any],
-    logo: UploadedFile | None = None,
-    logo_extension: str = "",
+    logo: PreparedLogo | None = None,
     remove_logo: bool = False,
     request: HttpRequest | None = None,
 ) -> Clinic:
-    """Save the clinic profile. `values` holds CLINIC_PROFILE_FIELDS and brand_colour, already validated."""
-    with transaction.atomic():
-        clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
-        before = _clinic_values(clinic)
-        old_logo_name = clinic.logo.name if clinic.logo else ""
-        for field, value in values.items():
-            if field in (*CLINIC_PROFILE_FIELDS, "brand_colour"):
-                setattr(clinic, field, value)
-        clinic.brand_colour = clinic.brand_colour.upper()
-        changes = changes_between(before, _clinic_values(clinic))
-        if logo is not None:
-            _store_logo(clinic, logo, logo_extension)
-            changes["logo"] = ["replaced" if old_logo_name else None, "uploaded"]
-        elif remove_logo and old_logo_name:
-            clinic.logo = ""
-            changes["logo"] = ["uploaded", None]
-        clinic.full_clean(exclude=["organisation"])
-        clinic.save()
-        if changes:
-            audit_record(
-                action=AuditEvent.Action.SETTINGS, request=request, actor=by, clinic=clinic, obj=clinic, changes=changes
-            )
-        if old_logo_name and old_logo_name != (clinic.logo.name if clinic.logo else ""):
-            storage = clinic.logo.storage
-            transaction.on_commit(lambda: storage.delete(old_logo_name))
+    """Save the clinic profile. `values` holds CLINIC_PROFILE_FIELDS and brand_colour, already validated;
+    `logo` is an image already checked and re-encoded (clearplan.accounts.logos)."""
+    new_logo_name = ""
+    try:
+        with transaction.atomic():
+            clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+            before = _clinic_values(clinic)
+            old_logo_name = clinic.logo.name if clinic.logo else ""
+            for field, value in values.items():
+                if field in (*CLINIC_PROFILE_FIELDS, "brand_colour"):
+                    setattr(clinic, field, value)
+            clinic.brand_colour = clinic.brand_colour.upper()
+            changes = changes_between(before, _clinic_values(clinic))
+            # Everything is checked before a new file is written, so a refusal leaves no file behind.
+            clinic.full_clean(exclude=["organisation", "logo"])
+            if logo is not None:
+                _store_logo(clinic, logo)
+                new_logo_name = clinic.logo.name
+                changes["logo"] = ["replaced" if old_logo_name else None, "uploaded"]
+            elif remove_logo and old_logo_name:
+                clinic.logo = ""
+                changes["logo"] = ["uploaded", None]
+            clinic.save()
+            if changes:
+                audit_record(
+                    action=AuditEvent.Action.SETTINGS,
+                    request=request,
+                    actor=by,
+                    clinic=clinic,
+                    obj=clinic,
+                    changes=changes,
+                )
+            if old_logo_name and old_logo_name != (clinic.logo.name if clinic.logo else ""):
+                storage = clinic.logo.storage
+                transaction.on_commit(lambda: storage.delete(old_logo_name))
+    except BaseException:
+        # The new file was written but the change it belongs to was not saved.
+        if new_logo_name:
+            clinic.logo.storage.delete(new_logo_name)
+        raise
     return clinic
 
 

@@ -242,7 +242,6 @@ def clinic_profile(request: HttpRequest) -> HttpResponse:
                 by=request.user,
                 values=values,
                 logo=form.cleaned_data["logo"],
-                logo_extension=form.logo_extension,
                 remove_logo=form.cleaned_data["remove_logo"],
                 request=request,
             )

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import io
 import os
+import struct
+import zlib
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
 from django.test import Client
-from PIL import Image
+from PIL import ExifTags, Image
 
+from clearplan.accounts import services
+from clearplan.accounts.logos import prepare_logo
 from clearplan.accounts.models import Clinic
 from clearplan.accounts.tests.factories import UserFactory
 from clearplan.audit.models import AuditEvent
@@ -175,10 +181,119 @@ def test_a_logo_is_uploaded_and_served_only_to_the_clinics_staff(
     assert logo_url in owner_client.get("/settings/clinic/").content.decode()
     response = coordinator_client.get(logo_url)
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == content
+    with Image.open(io.BytesIO(b"".join(response.streaming_content))) as served:
+        assert (served.format, served.size) == (image_format, (40, 20))
+        assert served.convert("RGB").getpixel((20, 10)) == pytest.approx((31, 111, 120), abs=3)
     assert response["Content-Type"] == {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}[image_format]
     assert outsider_client.get(logo_url).status_code == 404
     assert Client().get(logo_url).status_code == 302  # signed out: to the sign-in page
+
+
+def _stored_logo(owner_client, clinic, content: bytes) -> Image.Image:
+    upload = SimpleUploadedFile("logo", content, content_type="application/octet-stream")
+    response = owner_client.post("/settings/clinic/", {**_clinic_form(clinic), "logo": upload})
+    assert response.status_code == 302, response.content.decode()
+    clinic.refresh_from_db()
+    with clinic.logo.open("rb") as stored:
+        image = Image.open(io.BytesIO(stored.read()))
+        image.load()
+    return image
+
+
+def _exif_with_gps() -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.ImageDescription] = "Taken at Dr Lee's house"
+    exif[ExifTags.Base.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "S",
+        ExifTags.GPS.GPSLatitude: (33.0, 51.0, 54.0),
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: (151.0, 12.0, 36.0),
+    }
+    return exif
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "WEBP"])
+def test_a_logos_location_and_other_metadata_are_removed_before_it_is_stored(owner_client, clinic, image_format):
+    buffer = io.BytesIO()
+    extra = {"pnginfo": _png_text("Author", "Dr Lee, 12 Private Road")} if image_format == "PNG" else {}
+    Image.new("RGB", (40, 20), (31, 111, 120)).save(
+        buffer, format=image_format, exif=_exif_with_gps(), xmp=b"<x:xmpmeta>Dr Lee</x:xmpmeta>", **extra
+    )
+    original = Image.open(io.BytesIO(buffer.getvalue()))
+    assert original.getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the upload really carries a position
+
+    stored = _stored_logo(owner_client, clinic, buffer.getvalue())
+    assert stored.format == image_format
+    assert not stored.getexif()
+    for key in ("exif", "xmp", "XML:com.adobe.xmp", "Author", "icc_profile"):
+        assert key not in stored.info
+    with clinic.logo.open("rb") as raw:
+        data = raw.read()
+    for trace in (b"PhoneMaker", b"Dr Lee", b"Private Road"):
+        assert trace not in data
+
+
+def _png_text(key: str, value: str):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(key, value)
+    return info
+
+
+def test_a_sideways_photo_is_stored_upright_once_its_turn_note_is_removed(owner_client, clinic):
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # "turn 90° clockwise to view"
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), (31, 111, 120)).save(buffer, format="JPEG", exif=exif)
+    stored = _stored_logo(owner_client, clinic, buffer.getvalue())
+    assert stored.size == (20, 40)
+    assert not stored.getexif()
+
+
+@pytest.mark.parametrize("image_format", ["PNG", "WEBP"])
+def test_a_transparent_logo_stays_transparent(owner_client, clinic, image_format):
+    image = Image.new("RGBA", (40, 20), (31, 111, 120, 255))
+    image.putpixel((0, 0), (0, 0, 0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    stored = _stored_logo(owner_client, clinic, buffer.getvalue())
+    assert stored.format == image_format
+    assert stored.mode == "RGBA"
+    assert stored.getpixel((0, 0))[3] == 0
+    assert stored.getpixel((20, 10))[3] == 255
+
+
+def test_a_palette_png_with_a_transparent_colour_stays_transparent(owner_client, clinic):
+    image = Image.new("P", (40, 20), 1)
+    image.putpalette([255, 255, 255, 31, 111, 120])
+    image.putpixel((0, 0), 0)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", transparency=0)
+    stored = _stored_logo(owner_client, clinic, buffer.getvalue())
+    assert stored.convert("RGBA").getpixel((0, 0))[3] == 0
+    assert stored.convert("RGBA").getpixel((20, 10)) == (31, 111, 120, 255)
+
+
+def test_a_large_logo_is_scaled_down(owner_client, clinic):
+    stored = _stored_logo(owner_client, clinic, _image("PNG", size=(3000, 1500)))
+    assert stored.size == (2000, 1000)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG file whose header claims `width` × `height` pixels (one bit each)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize(
@@ -186,21 +301,72 @@ def test_a_logo_is_uploaded_and_served_only_to_the_clinics_staff(
     [
         (b"GIF89a" + b"\x00" * 100, "This file isn"),
         (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "This file isn"),
-        (None, "This file is larger than 1 MB"),
+        ("TOO_MANY_BYTES", "This file is larger than 1 MB"),
         ("GIF", "Use a PNG, JPEG or WebP image."),
+        ("TRUNCATED", "This file isn"),
+        # Pillow refuses outright above twice its pixel limit, and only warns between one and two times it.
+        (_png_header_only(30000, 30000), "This image is too large to open."),
+        (_png_header_only(10000, 10000), "This image is too large to open."),
+        (_png_header_only(9000, 20), "This image is 9000 × 20 pixels. Use one no larger than 4000 × 4000 pixels."),
     ],
+    ids=["gif-bytes", "svg", "over-1-mb", "gif", "truncated", "bomb", "bomb-warning", "too-wide"],
 )
-def test_a_logo_that_is_not_a_small_png_jpeg_or_webp_is_refused(owner_client, clinic, content, message):
-    if content is None:
+def test_a_logo_that_is_not_a_small_png_jpeg_or_webp_is_refused(owner_client, clinic, settings, content, message):
+    if content == "TOO_MANY_BYTES":
         content = _image("PNG") + b"\x00" * (1024 * 1024)
     elif content == "GIF":
         content = _image("GIF")
+    elif content == "TRUNCATED":
+        content = _image("PNG", size=(400, 400))[:200]
     upload = SimpleUploadedFile("logo.png", content, content_type="image/png")
     response = owner_client.post("/settings/clinic/", {**_clinic_form(clinic), "logo": upload})
     assert response.status_code == 200
     assert message in response.content.decode()
     clinic.refresh_from_db()
     assert not clinic.logo
+    assert _media_files(settings) == []
+
+
+def _media_files(settings) -> list[str]:
+    root = settings.MEDIA_ROOT
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_a_refused_profile_change_writes_no_logo_file(owner, clinic, settings):
+    with pytest.raises(ValidationError):
+        services.clinic_update(
+            clinic=clinic,
+            by=owner,
+            values={"currency": "dollars"},  # the model refuses it: not a three-letter code
+            logo=prepare_logo(SimpleUploadedFile("l.png", _image(), "image/png")),
+        )
+    clinic.refresh_from_db()
+    assert not clinic.logo
+    assert _media_files(settings) == []
+
+
+def test_a_logo_file_written_for_a_change_that_is_not_saved_is_deleted(owner, clinic, settings, monkeypatch):
+    services.clinic_update(
+        clinic=clinic, by=owner, values={}, logo=prepare_logo(SimpleUploadedFile("l.png", _image(), "image/png"))
+    )
+    clinic.refresh_from_db()
+    first_logo = clinic.logo.name
+
+    def database_fails(**kwargs):
+        raise DatabaseError("disk full")
+
+    # The failure comes after the new file is written, as the audit row is saved.
+    monkeypatch.setattr(services, "audit_record", database_fails)
+    with pytest.raises(DatabaseError):
+        services.clinic_update(
+            clinic=clinic,
+            by=owner,
+            values={"name": "Renamed"},
+            logo=prepare_logo(SimpleUploadedFile("l.png", _image("PNG", size=(60, 30)), "image/png")),
+        )
+    clinic.refresh_from_db()
+    assert clinic.logo.name == first_logo
+    assert _media_files(settings) == [first_logo]
 
 
 def test_a_logo_can_be_removed(owner_client, clinic, django_capture_on_commit_callbacks):
