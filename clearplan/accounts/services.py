@@ -249,6 +249,12 @@ def invitation_accept_existing_account(
 # ---------- Team ----------
 
 
+def _lock_clinic_team(clinic_id: int) -> None:
+    """Changes to one clinic's managers run one at a time, so two managers stepping down
+    together cannot each count the other and leave the clinic with none."""
+    Clinic.objects.select_for_update().get(pk=clinic_id)
+
+
 def _other_managers(membership: Membership) -> int:
     return (
         Membership.objects.filter(clinic_id=membership.clinic_id, role=Role.MANAGER).exclude(pk=membership.pk).count()
@@ -270,6 +276,7 @@ def membership_change_role(
     elif not clinical_role:
         raise ValidationError({"clinical_role": "Choose the practitioner's clinical role."})
     with transaction.atomic():
+        _lock_clinic_team(membership.clinic_id)
         membership = Membership.objects.select_for_update().select_related("clinic", "user").get(pk=membership.pk)
         if membership.role == Role.MANAGER and role != Role.MANAGER and _other_managers(membership) == 0:
             raise _last_manager_error(membership.clinic)
@@ -293,6 +300,7 @@ def membership_change_role(
 def membership_remove(*, membership: Membership, by: User, request: HttpRequest | None = None) -> None:
     """Take someone off this clinic. Someone left with no clinic at all can no longer sign in."""
     with transaction.atomic():
+        _lock_clinic_team(membership.clinic_id)
         membership = Membership.objects.select_for_update().select_related("clinic", "user").get(pk=membership.pk)
         if membership.role == Role.MANAGER and _other_managers(membership) == 0:
             raise _last_manager_error(membership.clinic)

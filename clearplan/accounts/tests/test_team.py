@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+
 import pytest
 from allauth.mfa.models import Authenticator
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from clearplan.accounts.models import Membership
-from clearplan.accounts.tests.factories import UserFactory, staff_member
+from clearplan.accounts import services
+from clearplan.accounts.models import Clinic, Membership
+from clearplan.accounts.tests.factories import ClinicFactory, UserFactory, staff_member
 from clearplan.audit.models import AuditEvent
 
 
@@ -130,3 +136,37 @@ def test_organisation_admins_are_shown_on_every_clinics_team(owner_client, organ
     page = owner_client.get("/settings/team/").content.decode()
     assert admin.email in page
     assert "Organisation administrator" in page
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["step_down", "remove"])
+def test_a_manager_leaving_while_another_manager_is_part_way_through_leaving_is_refused(change):
+    """Two managers step down at the same moment. The first request has counted the other
+    managers and demoted its manager but not yet committed; the second must wait for it and
+    then see there is no manager left besides its own, instead of counting the first as one."""
+    clinic = ClinicFactory()
+    first, second = (staff_member(clinic, Membership.Role.MANAGER) for _ in range(2))
+    second_membership = Membership.objects.get(user=second)
+
+    def second_leaves() -> str:
+        try:
+            if change == "step_down":
+                services.membership_change_role(membership=second_membership, by=second, role="coordinator")
+            else:
+                services.membership_remove(membership=second_membership, by=second)
+            return "done"
+        except ValidationError:
+            return "refused"
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with transaction.atomic():
+            # The first request, part-way through: it holds the clinic's team, as the services do.
+            Clinic.objects.select_for_update().get(pk=clinic.pk)
+            Membership.objects.filter(user=first).update(role=Membership.Role.COORDINATOR)
+            outcome = pool.submit(second_leaves)
+            with pytest.raises(FuturesTimeout):
+                outcome.result(timeout=0.5)  # it waits for the first request to finish
+        assert outcome.result(timeout=10) == "refused"
+    assert Membership.objects.filter(clinic=clinic, role=Membership.Role.MANAGER).get().user == second
