@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import prefetch_related_objects
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -29,7 +30,14 @@ LAST_SEEN_SESSION_KEY = "clearplan_last_seen"
 
 
 class IdleTimeoutMiddleware:
-    """Signs staff out after SESSION_IDLE_TIMEOUT_MINUTES without a request."""
+    """Signs staff out after SESSION_IDLE_TIMEOUT_MINUTES without a request.
+
+    The time of the last request is written to the session at most once a minute:
+    rewriting the session on every request is a database write (on SQLite it takes the
+    write lock), and a time-out counted in minutes only needs to be right to the minute.
+    """
+
+    REFRESH_AFTER_SECONDS = 60
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -47,8 +55,9 @@ class IdleTimeoutMiddleware:
                     f"You were signed out after {settings.SESSION_IDLE_TIMEOUT_MINUTES} minutes without activity, "
                     "to keep patient information safe. Please sign in again.",
                 )
-                return redirect(f"{settings.LOGIN_URL_PATH}?next={request.path}")
-            request.session[LAST_SEEN_SESSION_KEY] = now
+                return redirect_to_login(request.get_full_path())
+            if last_seen is None or now - float(last_seen) >= self.REFRESH_AFTER_SECONDS:
+                request.session[LAST_SEEN_SESSION_KEY] = now
         return self.get_response(request)
 
 
