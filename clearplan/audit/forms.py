@@ -6,7 +6,7 @@ from django import forms
 
 from clearplan.accounts.models import Clinic, User
 from clearplan.audit.models import AuditEvent
-from clearplan.audit.selectors import AuditScope, record_type_label
+from clearplan.audit.selectors import AuditScope
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -35,7 +35,9 @@ class AuditFilterForm(forms.Form):
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, scope: AuditScope, staff: Any, record_types: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, scope: AuditScope, staff: Any, record_types: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
         kwargs.setdefault("auto_id", "filter-%s")
         super().__init__(*args, **kwargs)
         if scope.spans_clinics:
@@ -45,10 +47,7 @@ class AuditFilterForm(forms.Form):
             del self.fields["clinic"]
         cast(StaffChoiceField, self.fields["staff"]).queryset = staff
         cast(forms.ChoiceField, self.fields["action"]).choices = [("", "Any action"), *AuditEvent.Action.choices]
-        cast(forms.ChoiceField, self.fields["record_type"]).choices = [
-            ("", "Any record"),
-            *((t, record_type_label(t)) for t in record_types),
-        ]
+        cast(forms.ChoiceField, self.fields["record_type"]).choices = [("", "Any record"), *record_types]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

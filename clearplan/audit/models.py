@@ -1,8 +1,11 @@
 """The append-only record of who saw or changed what.
 
 Rows are only ever inserted. The model refuses updates and deletes, and the database
-refuses them too (triggers installed by migration 0002), so not even a bulk query or a
-manual SQL session through Django can rewrite history.
+refuses them too (triggers installed by migration 0002), so a bulk query or raw SQL sent
+through the application cannot rewrite history. The triggers do not stop someone who owns
+the table: they can drop or disable them. On PostgreSQL in production the application's role
+therefore should not own the audit table (see docs/architecture.md), and
+`manage.py check --database default` reports triggers that have gone missing.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@ shows or changes patient data."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
 
 from clearplan.audit.models import AuditEvent
 
@@ -14,10 +17,40 @@ if TYPE_CHECKING:
 
 
 def client_address(request: HttpRequest | None) -> str | None:
+    """The address the request came from, as far as it can be trusted.
+
+    With TRUSTED_PROXY_COUNT = N, each of N proxies appends the address it received the request
+    from to X-Forwarded-For, so the Nth entry from the right was written by our outermost proxy;
+    anything further left was sent by the client and could be made up. Without trusted proxies,
+    or when the header has fewer entries than there are proxies, REMOTE_ADDR is used."""
     if request is None:
         return None
-    # REMOTE_ADDR only: X-Forwarded-For is trusted just when a proxy is configured to set it.
-    return request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",")]
+        if len(hops) >= proxies:
+            address = _ip_address(hops[-proxies])
+            if address is not None:
+                return address
+    return _ip_address(request.META.get("REMOTE_ADDR", ""))
+
+
+def _ip_address(text: str) -> str | None:
+    """`text` as a canonical IP address, allowing a port ("203.0.113.7:5123", "[2001:db8::1]:443"),
+    or None when it is not an address."""
+    text = text.strip()
+    candidates = [text]
+    if text.startswith("[") and "]" in text:
+        candidates.append(text[1 : text.index("]")])
+    elif text.count(":") == 1:
+        candidates.append(text.split(":")[0])
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
 
 
 def audit_record(

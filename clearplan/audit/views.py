@@ -27,8 +27,8 @@ from clearplan.audit.selectors import (
     audit_events_in_scope,
     audit_scope_for,
     filter_audit_events,
+    record_type_choices,
     record_type_label,
-    record_types_in,
     staff_in_scope,
 )
 from clearplan.audit.services import audit_record
@@ -75,7 +75,7 @@ def _filter_data(request: HttpRequest) -> tuple[QueryDict, bool]:
 def _filtered_events(request: HttpRequest, data: QueryDict) -> tuple[AuditScope, AuditFilterForm, QuerySet[AuditEvent]]:
     scope = audit_scope_for(request.user, request.clinic, request.available_clinics)
     in_scope = audit_events_in_scope(scope)
-    form = AuditFilterForm(data, scope=scope, staff=staff_in_scope(scope), record_types=record_types_in(in_scope))
+    form = AuditFilterForm(data, scope=scope, staff=staff_in_scope(scope), record_types=record_type_choices())
     form.is_valid()
     events = filter_audit_events(in_scope, zone=clinic_zone(request.clinic), **form.filters())
     return scope, form, events
