@@ -154,10 +154,6 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# How many reverse proxies in front of Clearplan append to X-Forwarded-For. With 0 the header
-# is ignored (anyone can send it); the audit log and sign-in limits then record REMOTE_ADDR.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
-ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -206,8 +202,9 @@ MFA_RECOVERY_CODE_COUNT = 10
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
-# Background work: the database task backend, run by `manage.py worker` (db_worker plus a
-# start-up step that returns tasks abandoned by a stopped worker to the queue).
+# Background work: the database task backend, run by `manage.py worker` (db_worker plus
+# upkeep at start and every minute: tasks abandoned by a stopped worker go back to the
+# queue, and finished tasks are cleared away).
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
@@ -218,11 +215,13 @@ TASKS = {
 # worker on another machine; keep it longer than any task takes. (A stopped worker on the
 # same machine is recognised at once.)
 TASKS_ABANDONED_AFTER_MINUTES = env_int("TASKS_ABANDONED_AFTER_MINUTES", 30, minimum=1)
+# Finished tasks are kept this long for looking into problems, then deleted.
+TASKS_KEEP_FINISHED_DAYS = env_int("TASKS_KEEP_FINISHED_DAYS", 7, minimum=1)
 
 # Email
 EMAIL_URL = env_str("EMAIL_URL", "outbox://" if (DEBUG or DEMO) else "")
 if EMAIL_URL:
-    globals().update(parse_email_url(EMAIL_URL))
+    globals().update(parse_email_url(EMAIL_URL, outbox_allowed=DEBUG or DEMO))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -4,7 +4,8 @@ Supported forms:
     smtp://user:password@host:587          plain SMTP, STARTTLS when ?tls=true
     smtp+tls://user:password@host:587      SMTP with STARTTLS
     smtps://user:password@host:465         SMTP over TLS
-    outbox://                               write messages to the local outbox (var/outbox)
+    outbox://                               write messages to the local outbox (var/outbox);
+                                            demo and development only
     console://                              print messages to the console
 """
 
@@ -17,10 +18,19 @@ from clearplan.lib.env import ConfigurationError
 OUTBOX_BACKEND = "clearplan.messaging.outbox.OutboxEmailBackend"
 
 
-def parse_email_url(url: str) -> dict[str, object]:
+def parse_email_url(url: str, *, outbox_allowed: bool) -> dict[str, object]:
+    """`outbox_allowed` is true only in demo or development mode: the outbox keeps every
+    email, sign-in links included, on the server's disk and shows them on a web page, which
+    has no place in a real installation."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "outbox":
+        if not outbox_allowed:
+            raise ConfigurationError(
+                "EMAIL_URL=outbox:// keeps emails on this server instead of sending them, and is only for the "
+                "demo or development: set CLEARPLAN_DEMO=true or DEBUG=true, or give EMAIL_URL a mail server "
+                "such as smtp+tls://user:password@mail.example.com:587."
+            )
         return {"EMAIL_BACKEND": OUTBOX_BACKEND}
     if scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}

@@ -21,12 +21,14 @@ MAX_LENGTH = 200
 
 def remember_search(request: HttpRequest, text: str) -> str:
     """Store `text` in the session and return the token that stands for it in URLs."""
+    # Truncated before comparing, so a long search typed twice finds the copy stored the first time.
+    text = text[:MAX_LENGTH]
     searches: dict[str, str] = dict(request.session.get(SESSION_KEY, {}))
     for token, stored in searches.items():
         if stored == text:
             return token
     token = secrets.token_urlsafe(9)
-    searches[token] = text[:MAX_LENGTH]
+    searches[token] = text
     # dicts keep insertion order, so the oldest searches are dropped first.
     while len(searches) > KEEP:
         searches.pop(next(iter(searches)))

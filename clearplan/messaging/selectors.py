@@ -1,4 +1,4 @@
-"""Reading the demo outbox."""
+"""Reading the demo outbox: only the messages stamped with the reader's organisation."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from email import policy
 from email.parser import BytesHeaderParser
 from typing import TYPE_CHECKING
 
-from clearplan.messaging.outbox import MESSAGE_NAME, SUFFIX, message_path, outbox_directory
+from clearplan.messaging.outbox import MESSAGE_NAME, ORGANISATION_HEADER, SUFFIX, message_path, outbox_directory
 
 if TYPE_CHECKING:
+    from email.message import Message
     from pathlib import Path
 
 OUTBOX_PAGE_SIZE = 200
@@ -64,30 +65,39 @@ def _message_files() -> list[tuple[int, Path]]:
     return files
 
 
-def outbox_messages(*, limit: int = OUTBOX_PAGE_SIZE) -> OutboxListing:
-    """The newest `limit` messages, newest first, read from their headers only."""
-    files = _message_files()
+def _belongs_to(headers: Message, organisation: str) -> bool:
+    return bool(organisation) and str(headers.get(ORGANISATION_HEADER, "")).strip() == organisation
+
+
+def outbox_messages(*, organisation: str, limit: int = OUTBOX_PAGE_SIZE) -> OutboxListing:
+    """The newest `limit` messages sent to people of the organisation (its public id),
+    newest first, read from their headers only."""
     parser = BytesHeaderParser(policy=policy.default)
-    summaries = []
-    for modified_ns, path in files[:limit]:
+    summaries: list[OutboxSummary] = []
+    total = 0
+    for modified_ns, path in _message_files():
         try:
             with path.open("rb") as handle:
                 headers = parser.parse(handle)
         except FileNotFoundError:
             continue
-        summaries.append(
-            OutboxSummary(
-                name=path.stem,
-                to=str(headers.get("To", "")),
-                subject=str(headers.get("Subject", "")),
-                sent_at=datetime.fromtimestamp(modified_ns / 1e9, tz=UTC),
+        if not _belongs_to(headers, organisation):
+            continue
+        total += 1
+        if len(summaries) < limit:
+            summaries.append(
+                OutboxSummary(
+                    name=path.stem,
+                    to=str(headers.get("To", "")),
+                    subject=str(headers.get("Subject", "")),
+                    sent_at=datetime.fromtimestamp(modified_ns / 1e9, tz=UTC),
+                )
             )
-        )
-    return OutboxListing(messages=summaries, total=len(files))
+    return OutboxListing(messages=summaries, total=total)
 
 
-def outbox_message(name: str) -> OutboxMessage | None:
-    """One message by its file name, or None if there is no such message."""
+def outbox_message(name: str, *, organisation: str) -> OutboxMessage | None:
+    """One message by its file name, or None if there is no such message for the organisation."""
     path = message_path(name)
     if path is None:
         return None
@@ -97,6 +107,8 @@ def outbox_message(name: str) -> OutboxMessage | None:
     except (FileNotFoundError, IsADirectoryError):
         return None
     message = email.message_from_bytes(content, policy=policy.default)
+    if not _belongs_to(message, organisation):
+        return None
     text_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))
     return OutboxMessage(

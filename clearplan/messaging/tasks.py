@@ -3,6 +3,8 @@
 Emails can carry health information and sign-in links, so nothing here writes an address,
 a subject or a message body to the log or into a stored error: log lines name the message
 by a random reference, and failures by the kind of error and the mail server's reply code.
+The message itself is stored as the task's arguments only until the task finishes; then it
+is replaced by a note carrying the reference (see `forget_arguments_when_finished`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import smtplib
 from django.core.mail import EmailMultiAlternatives
 from django_tasks import task
 
-from clearplan.lib.background import can_schedule_later, retry_later
+from clearplan.lib.background import can_schedule_later, forget_arguments_when_finished, retry_later
 from clearplan.lib.retry import RetryPolicy
 
 logger = logging.getLogger("clearplan.messaging.email")
@@ -133,3 +135,6 @@ def send_email(
         ) from None
     logger.info("Email %s delivered on attempt %d", reference, attempt)
     return "delivered"
+
+
+forget_arguments_when_finished(send_email, keep=("reference", "attempt"))

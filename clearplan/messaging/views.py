@@ -1,39 +1,70 @@
 from __future__ import annotations
 
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from clearplan.accounts.access import manager_required, staff_required
+from clearplan.accounts.access import staff_required
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record
 from clearplan.messaging import selectors
 from clearplan.messaging.outbox import outbox_enabled
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def _can_read_outbox(request: HttpRequest) -> bool:
+    user = request.user
+    return outbox_enabled() and bool(getattr(user, "is_organisation_admin", False) and user.organisation_id)
+
+
+def _outbox_reader_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The outbox holds sign-in links (invitations, password resets): only organisation
+    administrators read it, and only their own organisation's messages."""
+
+    @wraps(view)
+    @staff_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not outbox_enabled():
+            raise Http404("The demo outbox is not in use.")
+        if not _can_read_outbox(request):
+            raise PermissionDenied("Only an organisation administrator can open the demo outbox.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _organisation_id(request: HttpRequest) -> str:
+    return str(request.user.organisation.public_id)
+
 
 @staff_required
 def conversations(request: HttpRequest) -> HttpResponse:
-    return render(request, "messaging/conversations.html", {"outbox_enabled": outbox_enabled()})
+    return render(request, "messaging/conversations.html", {"can_read_outbox": _can_read_outbox(request)})
 
 
-@manager_required
+@_outbox_reader_required
 def outbox(request: HttpRequest) -> HttpResponse:
-    # Only managers: the outbox holds every email the installation sent, including other
-    # staff members' password-reset links.
-    if not outbox_enabled():
-        raise Http404("The demo outbox is not in use.")
-    listing = selectors.outbox_messages()
+    listing = selectors.outbox_messages(organisation=_organisation_id(request))
     return render(
         request,
         "messaging/outbox.html",
-        {"messages_in_outbox": listing.messages, "total": listing.total, "time_zone": request.clinic.time_zone},
+        {
+            "messages_in_outbox": listing.messages,
+            "total": listing.total,
+            "organisation": request.user.organisation,
+            "time_zone": request.clinic.time_zone,
+        },
     )
 
 
-@manager_required
+@_outbox_reader_required
 def outbox_message(request: HttpRequest, name: str) -> HttpResponse:
-    if not outbox_enabled():
-        raise Http404("The demo outbox is not in use.")
-    message = selectors.outbox_message(name)
+    message = selectors.outbox_message(name, organisation=_organisation_id(request))
     if message is None:
         raise Http404("No such message in the outbox.")
     # Later emails to patients carry their health information, so reading one is logged.

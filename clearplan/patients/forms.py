@@ -3,6 +3,7 @@ explains every problem at the field it belongs to."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -112,9 +113,9 @@ class PatientForm(forms.ModelForm):
     def _clean_phone(self, name: str) -> str:
         typed = self.cleaned_data.get(name, "")
         try:
-            return phones.to_e164(typed, country=self.clinic.country)
+            return phones.mobile_to_e164(typed, country=self.clinic.country)
         except phones.InvalidPhoneNumber as error:
-            raise forms.ValidationError(phones.invalid_mobile_message(self.clinic.country)) from error
+            raise forms.ValidationError(error.message) from error
 
     def clean_mobile(self) -> str:
         return self._clean_phone("mobile")
@@ -144,6 +145,21 @@ class PatientForm(forms.ModelForm):
 
 class PatientCreateForm(PatientForm):
     confirm_different_person = forms.BooleanField(required=False, label="This is a different person — save anyway")
+    # A new random value each time the empty form is shown; see Patient.creation_token.
+    creation_token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["creation_token"] = str(uuid.uuid4())
+
+    def submitted_creation_token(self) -> uuid.UUID | None:
+        """The token this submission carries. A missing or garbled one (a form from an old page)
+        is not an error the person could fix, so the patient is simply added without one."""
+        try:
+            return uuid.UUID(str(self.data.get("creation_token", "")))
+        except ValueError:
+            return None
 
 
 class PatientEditForm(PatientForm):

@@ -85,6 +85,10 @@ class Patient(models.Model):
     # Folded copy of the names (see search.py); refreshed on every save so it cannot drift.
     search_name = models.CharField(max_length=700, editable=False, default="")
 
+    # Random, from the "Add a patient" form: a second submission of the same form (a double
+    # click, a resend after a slow network) finds this patient instead of adding another.
+    creation_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -215,13 +219,13 @@ def patient_rule_errors(patient: Patient, *, skip: frozenset[str] | set[str] = f
     if not contact_fields & set(skip):
         has_mobile = bool(patient.mobile or patient.guardian_mobile)
         has_email = bool(patient.email or patient.guardian_email)
-        only_landlines = has_mobile and all(
-            phones.is_landline(number) for number in (patient.mobile, patient.guardian_mobile) if number
-        )
+        country = clinic.country if clinic is not None else phones.FALLBACK_COUNTRY
+        for field in ("mobile", "guardian_mobile"):
+            problem = phones.mobile_problem(getattr(patient, field), country=country)
+            if problem:
+                errors[field] = problem
         if patient.consent_sms and not has_mobile:
             errors["consent_sms"] = "Add a mobile number to send SMS, or untick this box."
-        elif patient.consent_sms and only_landlines:
-            errors["mobile"] = "This is a landline, which can't receive SMS. Enter a mobile number, or untick SMS."
         if patient.consent_email and not has_email:
             errors["consent_email"] = "Add an email address to send email, or untick this box."
 

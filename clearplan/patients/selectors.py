@@ -40,6 +40,13 @@ def get_patient_for_user(request: HttpRequest, public_id: uuid.UUID | str) -> Pa
         raise Http404("No such patient.") from error
 
 
+def patient_added_by_form(clinic: Clinic, creation_token: uuid.UUID | None) -> Patient | None:
+    """The patient an "Add a patient" form with this token has already added at the clinic."""
+    if creation_token is None:
+        return None
+    return patients_of(clinic).filter(creation_token=creation_token).first()
+
+
 def read_query(text: str, *, clinic: Clinic) -> PatientQuery:
     month_first = clinic.locale == "en-US"
     query = parse_query(text, month_first=month_first)

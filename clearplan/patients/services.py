@@ -3,11 +3,14 @@ and written to the audit log with what changed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record, changes_between
@@ -15,9 +18,13 @@ from clearplan.patients import phones
 from clearplan.patients.models import Patient
 
 if TYPE_CHECKING:
+    import uuid
+
     from django.http import HttpRequest
 
     from clearplan.accounts.models import Clinic, User
+
+PATIENT_LIST_RECORD_TYPE = "patient_list"
 
 # The fields staff fill in. Anything else (clinic, ids, timestamps) is set here, never from input.
 EDITABLE_FIELDS = (
@@ -39,6 +46,14 @@ EDITABLE_FIELDS = (
     "medical_alerts",
     "notes",
 )
+
+
+class PatientAlreadyCreated(Exception):
+    """The "Add a patient" form was submitted again after it had already added `patient`."""
+
+    def __init__(self, patient: Patient) -> None:
+        super().__init__("This form has already added a patient.")
+        self.patient = patient
 
 
 class StaleRecordError(Exception):
@@ -75,21 +90,24 @@ def _apply(patient: Patient, details: dict[str, Any]) -> None:
     for field, value in details.items():
         if field in {"mobile", "guardian_mobile"}:
             try:
-                value = phones.to_e164(value or "", country=country)
+                value = phones.mobile_to_e164(value or "", country=country)
             except phones.InvalidPhoneNumber as error:
-                raise ValidationError({field: phones.invalid_mobile_message(country)}) from error
+                raise ValidationError({field: error.message}) from error
         elif isinstance(value, str) and field not in {"medical_alerts", "notes"}:
             value = value.strip()
         setattr(patient, field, value)
 
 
 def _save(patient: Patient) -> None:
-    patient.full_clean(exclude={"search_name"})
+    # The creation token is checked by patient_create and, in a race, by the unique index below.
+    patient.full_clean(exclude={"search_name", "creation_token"})
     try:
-        # A savepoint, so a lost race on the practice-management ID leaves the transaction usable.
+        # A savepoint, so a lost race leaves the transaction usable for the checks below.
         with transaction.atomic():
             patient.save()
     except IntegrityError as error:
+        if patient.creation_token is not None:
+            _refuse_a_second_patient_from_one_form(patient.clinic, patient.creation_token)
         if patient.pms_id and Patient.objects.filter(clinic=patient.clinic, pms_id=patient.pms_id).exists():
             raise ValidationError(
                 {"pms_id": "Another patient at this clinic already has this practice-management ID."}
@@ -97,12 +115,32 @@ def _save(patient: Patient) -> None:
         raise
 
 
+def _refuse_a_second_patient_from_one_form(clinic: Clinic, creation_token: uuid.UUID) -> None:
+    earlier = Patient.objects.filter(creation_token=creation_token).select_related("clinic").first()
+    if earlier is None:
+        return
+    if earlier.clinic_id == clinic.pk:
+        raise PatientAlreadyCreated(earlier)
+    # Only possible when the clinic was switched in another tab between two submissions.
+    raise ValidationError("This form has already added a patient at another clinic. Open “Add a patient” again.")
+
+
 def patient_create(
-    *, clinic: Clinic, by: User | None, details: dict[str, Any], request: HttpRequest | None = None
+    *,
+    clinic: Clinic,
+    by: User | None,
+    details: dict[str, Any],
+    creation_token: uuid.UUID | None = None,
+    request: HttpRequest | None = None,
 ) -> Patient:
-    """Register a patient at `clinic`. Raises ValidationError (by field) if a rule is broken."""
+    """Register a patient at `clinic`. Raises ValidationError (by field) if a rule is broken.
+
+    `creation_token` comes from the form: if a patient was already added with it, raises
+    PatientAlreadyCreated with that patient instead of adding a second."""
     with transaction.atomic():
-        patient = Patient(clinic=clinic, created_by=by)
+        if creation_token is not None:
+            _refuse_a_second_patient_from_one_form(clinic, creation_token)
+        patient = Patient(clinic=clinic, created_by=by, creation_token=creation_token)
         _apply(patient, details)
         _save(patient)
         audit_record(
@@ -114,6 +152,41 @@ def patient_create(
             changes=changes_between({}, patient_snapshot(patient)),
         )
     return patient
+
+
+# The patient list is audited once per page of results shown. Showing exactly the same
+# patients again within this long (a reload, the back button, a keystroke that did not change
+# the results) is not recorded again, so searching as you type does not flood the log.
+LIST_VIEW_REPEAT_AFTER = timedelta(minutes=1)
+LIST_VIEW_SESSION_KEY = "clearplan_patient_list_recorded"
+
+
+def patient_list_shown(
+    *, request: HttpRequest, clinic: Clinic, patients: Sequence[Patient], page_number: int, search_token: str = ""
+) -> AuditEvent | None:
+    """Record that a page of the patient list (names, birth dates, mobiles) was shown. The search
+    is recorded by its token only: the text is often a name or a phone number."""
+    if not patients:
+        return None
+    shown = hashlib.sha256(f"{clinic.pk}:{page_number}:{','.join(str(p.pk) for p in patients)}".encode()).hexdigest()
+    now = timezone.now()
+    last = request.session.get(LIST_VIEW_SESSION_KEY) or {}
+    if last.get("shown") == shown and now.timestamp() - last.get("at", 0) < LIST_VIEW_REPEAT_AFTER.total_seconds():
+        return None
+    changes: dict[str, Any] = {"patients_shown": len(patients), "page": page_number}
+    if search_token:
+        changes["search_token"] = search_token
+    # One insert, atomic on its own; nothing else is written with it.
+    event = audit_record(
+        action=AuditEvent.Action.VIEW,
+        request=request,
+        clinic=clinic,
+        object_type=PATIENT_LIST_RECORD_TYPE,
+        object_label="Patient search" if search_token else "All patients",
+        changes=changes,
+    )
+    request.session[LIST_VIEW_SESSION_KEY] = {"shown": shown, "at": now.timestamp()}
+    return event
 
 
 def patient_update(

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.messages.storage.base import BaseStorage
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -19,15 +20,18 @@ from clearplan.lib.private_search import recall_search, remember_search
 from clearplan.patients.forms import PatientCreateForm, PatientEditForm, PatientForm, date_order
 from clearplan.patients.selectors import (
     get_patient_for_user,
+    patient_added_by_form,
     patients_of,
     possible_duplicates,
     read_query,
     search_patients,
 )
 from clearplan.patients.services import (
+    PatientAlreadyCreated,
     StaleRecordError,
     parse_version,
     patient_create,
+    patient_list_shown,
     patient_update,
     record_version,
 )
@@ -86,6 +90,13 @@ def _render_list(
     clinic = request.clinic
     query = read_query(text, clinic=clinic)
     page = Paginator(search_patients(clinic, query), PAGE_SIZE).get_page(page_number)
+    patient_list_shown(
+        request=request,
+        clinic=clinic,
+        patients=list(page.object_list),
+        page_number=page.number,
+        search_token=token if query.text else "",
+    )
     context = {
         "query": query,
         "q": query.text,
@@ -120,6 +131,12 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
     duplicates: list[Patient] = []
     if request.method == "POST":
         form = PatientCreateForm(request.POST, clinic=clinic)
+        creation_token = form.submitted_creation_token()
+        # Before validating: the patient this form already added would otherwise be reported as
+        # a possible duplicate of the one being added.
+        earlier = patient_added_by_form(clinic, creation_token)
+        if earlier is not None:
+            return _show_added(request, earlier)
         if form.is_valid():
             details = form.details()
             duplicates = possible_duplicates(
@@ -129,12 +146,21 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
                 date_of_birth=details["date_of_birth"],
             )
             if not duplicates or form.cleaned_data["confirm_different_person"]:
-                saved = _save_or_show_errors(
-                    form, lambda: patient_create(clinic=clinic, by=request.user, details=details, request=request)
-                )
+                try:
+                    saved = _save_or_show_errors(
+                        form,
+                        lambda: patient_create(
+                            clinic=clinic,
+                            by=request.user,
+                            details=details,
+                            creation_token=creation_token,
+                            request=request,
+                        ),
+                    )
+                except PatientAlreadyCreated as already:
+                    return _show_added(request, already.patient)
                 if saved is not None:
-                    messages.success(request, f"{saved.full_name} has been added.")
-                    return redirect("patients:detail", public_id=saved.public_id)
+                    return _show_added(request, saved)
     else:
         form = PatientCreateForm(clinic=clinic)
     return render(
@@ -182,6 +208,19 @@ def patient_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         {"form": form, "patient": patient, "stale": stale, "is_new": False, "duplicates": []},
         status=409 if stale is not None else 200,
     )
+
+
+def _show_added(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """The new patient's page with one confirmation, also when the form was sent twice: the
+    browser may never have shown the first response, or may still carry its message."""
+    confirmation = f"{patient.full_name} has been added."
+    pending = messages.get_messages(request)
+    already_said = any(message.message == confirmation for message in pending)
+    if isinstance(pending, BaseStorage):
+        pending.used = False  # looking must not use the messages up
+    if not already_said:
+        messages.success(request, confirmation)
+    return redirect("patients:detail", public_id=patient.public_id)
 
 
 def _page_url(token: str, number: int) -> str:

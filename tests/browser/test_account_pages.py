@@ -186,6 +186,8 @@ def test_accepting_an_invitation(page, owner, clinic, settings, check_page):
     link = re.search(r"(/join/[\w-]+/)", mail.outbox[-1].body).group(1)
     page.goto(link)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Join {clinic.name}")
+    # The token is only in the first address; the page and its form have one without it.
+    expect(page).to_have_url(re.compile(r"/join/accept/$"))
     check_page(page, "invitation-accept")
     page.get_by_label("First name").fill("Noor")
     page.get_by_label("Choose a password").fill("short")
@@ -205,3 +207,20 @@ def test_accepting_an_invitation(page, owner, clinic, settings, check_page):
     expect(page.get_by_role("heading", level=1)).to_have_text("This invitation has been used")
     check_page(page, "invitation-used")
     assert Invitation.objects.get().accepted_at is not None
+
+
+def test_opening_the_invitation_page_without_the_link_explains_what_to_do(page, db, check_page):
+    page.goto("/join/accept/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open your invitation link again")
+    check_page(page, "invitation-open-link-again")
+
+
+def test_a_clinic_manager_sees_the_two_factor_rule_set_by_the_organisation_admin(
+    page, sign_in_as, owner, organisation, check_page
+):
+    sign_in_as(owner)
+    page.goto("/settings/team/")
+    card = page.get_by_role("region", name="Two-factor authentication")
+    expect(card).to_contain_text("Set by your organisation admin")
+    expect(card.get_by_role("checkbox")).to_have_count(0)
+    check_page(page, "settings-team-manager")

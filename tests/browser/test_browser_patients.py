@@ -90,3 +90,27 @@ def test_results_update_as_you_type_and_the_address_keeps_only_a_token(page, sig
     page.reload()
     expect(page.get_by_role("table").get_by_role("link")).to_have_count(1)
     expect(page.get_by_label("Find a patient")).to_have_value("ngata")
+
+
+def test_searches_reach_the_audit_log_without_what_was_typed(page, sign_in_as, owner, clinic, check_page):
+    PatientFactory(clinic=clinic, first_name="Aroha", last_name="Ngata")
+    PatientFactory(clinic=clinic, first_name="Liam", last_name="Smith")
+    sign_in_as(owner)
+    page.goto("/patients/")
+    page.get_by_label("Find a patient").press_sequentially("ngata", delay=40)
+    expect(page.get_by_role("table").get_by_role("link")).to_have_count(1)
+
+    page.goto("/settings/audit/")
+    page.get_by_label("Record type").select_option(label="Patient list")
+    page.get_by_role("button", name="Apply filters").click()
+
+    rows = page.get_by_role("row")
+    # The whole list when the page opened, then the one search result.
+    expect(rows).to_have_count(3)
+    expect(rows.nth(1)).to_contain_text("Patient list: Patient search")
+    expect(rows.nth(2)).to_contain_text("Patient list: All patients")
+    rows.nth(1).get_by_text("Details").click()
+    expect(rows.nth(1).get_by_text("Patients shown")).to_be_visible()
+    expect(rows.nth(1).get_by_text("Search token")).to_be_visible()
+    assert "ngata" not in page.locator("main").inner_text().lower()
+    check_page(page, "audit-log-patient-searches")

@@ -52,7 +52,15 @@ def test_a_failed_attempt_is_retried_later_and_then_delivered(settings, closed_p
     assert "attempt 1 of 6 failed (ConnectionRefusedError)" in first.traceback
     assert retry.queue_name == "email"
     assert retry.args_kwargs["kwargs"]["attempt"] == 2
-    assert retry.args_kwargs["kwargs"]["message_id"] == first.args_kwargs["kwargs"]["message_id"]
+    assert retry.args_kwargs["kwargs"]["reference"] == first.args_kwargs["reference"]
+    # The failed attempt's copy of the message is cleared; the retry carries its own.
+    assert first.args_kwargs == {
+        "args": [],
+        "kwargs": {},
+        "redacted": True,
+        "reference": first.args_kwargs["reference"],
+    }
+    message_id = retry.args_kwargs["kwargs"]["message_id"]
     # First wait: 30 s, give or take a fifth (24–36 s) after the failure.
     wait = retry.run_after - first.finished_at
     assert timedelta(seconds=23) <= wait <= timedelta(seconds=37)
@@ -71,9 +79,16 @@ def test_a_failed_attempt_is_retried_later_and_then_delivered(settings, closed_p
     assert retry.status == "SUCCESSFUL"
     [delivery] = smtp_server.deliveries
     assert delivery.message["Subject"] == "Your treatment plan"
-    assert delivery.message["Message-ID"] == first.args_kwargs["kwargs"]["message_id"]
+    assert delivery.message["Message-ID"] == message_id
     assert TEXT in delivery.message.get_content()
     assert DBTaskResult.objects.count() == 2
+    assert retry.args_kwargs == {
+        "args": [],
+        "kwargs": {},
+        "redacted": True,
+        "reference": first.args_kwargs["reference"],
+        "attempt": 2,
+    }
 
     log = clearplan_log_text(caplog)
     assert "attempt 1 of 6 failed (ConnectionRefusedError); trying again at" in log
@@ -81,6 +96,7 @@ def test_a_failed_attempt_is_retried_later_and_then_delivered(settings, closed_p
     _assert_nothing_private_in(log)
     for row in DBTaskResult.objects.all():
         _assert_nothing_private_in(row.traceback)
+        _assert_nothing_private_in(str(row.args_kwargs))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from clearplan.messaging.services import email_send_later
+from clearplan.messaging.tasks import send_email
 from clearplan.messaging.tests.conftest import DATABASE_TASKS
 
 MANAGE_PY = Path(django_settings.BASE_DIR) / "manage.py"
@@ -131,3 +133,49 @@ def test_an_email_task_survives_its_worker_being_killed_mid_send(settings, slow_
     for output in (first_log.read_text(errors="replace"), second_output):
         assert RECIPIENT not in output
         assert TEXT not in output
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_running_worker_takes_over_a_task_abandoned_by_another_worker(settings, smtp_server, tmp_path):
+    """The other worker died after this one started, so only the upkeep that runs while the
+    worker runs can notice."""
+    settings.TASKS = DATABASE_TASKS
+    log = tmp_path / "worker.log"
+    worker = _start_worker(log, "--upkeep-every", "0.3", smtp_port=smtp_server.port)
+    try:
+        _wait_until(
+            lambda: log.exists() and "Starting worker" in log.read_text(errors="replace"),
+            timeout=60,
+            what="the worker to start",
+            logs=[log],
+        )
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait(timeout=30)
+        with transaction.atomic():
+            send_email.enqueue(
+                to=[RECIPIENT],
+                subject="Your treatment plan is ready",
+                text=TEXT,
+                html=None,
+                reply_to=[],
+                message_id="<abandoned@clearplan.localhost>",
+                reference="abandoned001",
+            )
+            # Claimed by a worker whose process has since gone, before this worker could take it.
+            DBTaskResult.objects.update(
+                status="RUNNING", worker_ids=[f"{socket.gethostname()[:30]}:{dead.pid}:4242:deadbeef"]
+            )
+
+        _wait_until(lambda: len(smtp_server.deliveries) == 1, timeout=60, what="the abandoned email", logs=[log])
+        _wait_until(
+            lambda: DBTaskResult.objects.get().status == "SUCCESSFUL", timeout=30, what="the task to finish", logs=[log]
+        )
+    finally:
+        _stop(worker)
+
+    task = DBTaskResult.objects.get()
+    assert len(task.worker_ids) == 2
+    assert task.args_kwargs["redacted"] is True
+    [delivery] = smtp_server.deliveries
+    assert delivery.envelope_to == [RECIPIENT]

@@ -1,3 +1,5 @@
+import re
+import uuid
 from datetime import date
 
 import pytest
@@ -62,6 +64,48 @@ def test_front_desk_can_register_a_patient(front_desk_client, front_desk, clinic
 def test_a_mobile_typed_any_way_is_stored_in_international_form(coordinator_client, typed):
     coordinator_client.post(NEW_URL, form_data(mobile=typed))
     assert Patient.objects.get().mobile == "+61412345678"
+
+
+def test_a_new_zealand_mobile_dialled_the_australian_way_is_accepted(coordinator_client):
+    response = coordinator_client.post(NEW_URL, form_data(mobile="0011 64 21 123 4567"))
+    assert response.status_code == 302
+    assert Patient.objects.get().mobile == "+64211234567"
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (
+            "1800 123 456",
+            "This is a free-call or business number, not a mobile. Enter a mobile number such as 0412 345 678.",
+        ),
+        (
+            "13 12 34",
+            "This is a free-call or business number, not a mobile. Enter a mobile number such as 0412 345 678.",
+        ),
+        (
+            "(02) 9999 1234",
+            "This is a landline number, which can't receive text messages. Enter a mobile number such as 0412 345 678.",
+        ),
+        (
+            "0412 345 678 ext 12",
+            "Enter the number without an extension. Text messages can't be sent to an extension.",
+        ),
+    ],
+)
+def test_a_number_that_cannot_take_a_text_is_refused_at_the_mobile_field(coordinator_client, typed, message):
+    for field in ("mobile", "guardian_mobile"):
+        response = coordinator_client.post(NEW_URL, form_data(**{field: typed}))
+        assert response.status_code == 200
+        assert field_errors(response, field) == [message]
+    assert not Patient.objects.exists()
+
+
+def test_the_mobile_hint_gives_an_example_from_the_clinics_country(organisation):
+    gb_clinic = ClinicFactory(organisation=organisation, locale="en-GB", time_zone="Europe/London")
+    client = Client()
+    client.force_login(staff_member(gb_clinic, Membership.Role.FRONT_DESK))
+    assert "For example 07400 123456." in client.get(NEW_URL).content.decode()
 
 
 def test_a_us_clinic_reads_us_numbers_and_dates(organisation):
@@ -317,3 +361,55 @@ def test_the_practice_id_can_be_kept_when_editing(coordinator_client, clinic):
     )
     response = coordinator_client.post(f"/patients/{patient.public_id}/edit/", edit_data(patient, pms_id="10423"))
     assert response.status_code == 302
+
+
+# -- Sending the form twice -----------------------------------------------------------------
+
+
+def creation_token_on(page):
+    return re.search(r'name="creation_token" value="([0-9a-f-]{36})"', page).group(1)
+
+
+def test_sending_the_add_form_twice_adds_one_patient(coordinator_client):
+    token = creation_token_on(coordinator_client.get(NEW_URL).content.decode())
+    first = coordinator_client.post(NEW_URL, form_data(creation_token=token))
+    second = coordinator_client.post(NEW_URL, form_data(creation_token=token))
+    patient = Patient.objects.get()
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == first["Location"] == f"/patients/{patient.public_id}/"
+    assert patient.creation_token == uuid.UUID(token)
+    page = coordinator_client.get(second["Location"]).content.decode()
+    assert page.count("Zoë O&#x27;Brien has been added.") == 1
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.CREATE).count() == 1
+
+
+def test_each_opening_of_the_add_form_can_add_its_own_patient(coordinator_client):
+    first_token = creation_token_on(coordinator_client.get(NEW_URL).content.decode())
+    second_token = creation_token_on(coordinator_client.get(NEW_URL).content.decode())
+    assert first_token != second_token
+    coordinator_client.post(NEW_URL, form_data(creation_token=first_token))
+    coordinator_client.post(NEW_URL, form_data(first_name="Liam", creation_token=second_token))
+    assert Patient.objects.count() == 2
+
+
+def test_the_token_survives_a_form_with_errors(coordinator_client):
+    token = creation_token_on(coordinator_client.get(NEW_URL).content.decode())
+    page = coordinator_client.post(NEW_URL, form_data(mobile="0412 345", creation_token=token)).content.decode()
+    assert creation_token_on(page) == token
+    assert coordinator_client.post(NEW_URL, form_data(creation_token=token)).status_code == 302
+    assert Patient.objects.count() == 1
+
+
+def test_a_form_without_a_readable_token_still_adds_the_patient(coordinator_client):
+    response = coordinator_client.post(NEW_URL, form_data(creation_token="not-a-token"))
+    assert response.status_code == 302
+    assert Patient.objects.get().creation_token is None
+
+
+def test_another_clinics_form_token_does_not_reveal_its_patient(outsider_client, coordinator_client):
+    token = creation_token_on(coordinator_client.get(NEW_URL).content.decode())
+    coordinator_client.post(NEW_URL, form_data(creation_token=token))
+    response = outsider_client.post(NEW_URL, form_data(first_name="Liam", creation_token=token))
+    assert response.status_code == 200
+    assert "This form has already added a patient at another clinic." in response.content.decode()
+    assert Patient.objects.count() == 1

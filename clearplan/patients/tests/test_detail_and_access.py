@@ -8,6 +8,7 @@ from clearplan.accounts.middleware import ACTIVE_CLINIC_SESSION_KEY
 from clearplan.accounts.models import Membership
 from clearplan.accounts.tests.factories import MembershipFactory
 from clearplan.audit.models import AuditEvent
+from clearplan.patients.services import record_version
 from clearplan.patients.tests.factories import PatientFactory
 
 
@@ -98,11 +99,32 @@ def test_an_outsider_gets_not_found_for_another_clinics_patient(outsider_client,
     assert not AuditEvent.objects.filter(object_id=str(zoe.public_id)).exists()
 
 
-def test_an_outsider_cannot_change_another_clinics_patient(outsider_client, zoe):
-    response = outsider_client.post(url(zoe, "edit/"), {"first_name": "Hacked"})
+def test_an_outsider_cannot_change_another_clinics_patient(outsider_client, coordinator_client, zoe):
+    # A complete, valid edit: were the clinic check missing, this would be saved.
+    complete = {
+        "version": record_version(zoe),
+        "first_name": "Hacked",
+        "last_name": "O'Brien",
+        "preferred_name": "Zo",
+        "date_of_birth": "14/03/1988",
+        "mobile": "0412 345 678",
+        "email": "zoe@example.com",
+        "preferred_channel": "sms",
+        "consent_sms": "on",
+        "pms_id": "10423",
+        "medical_alerts": "Takes warfarin — check INR before extractions.",
+        "notes": "Prefers early appointments.",
+    }
+    response = outsider_client.post(url(zoe, "edit/"), complete)
     assert response.status_code == 404
     zoe.refresh_from_db()
     assert zoe.first_name == "Zoë"
+    assert not AuditEvent.objects.filter(object_id=str(zoe.public_id)).exists()
+
+    # The same form from someone at Zoë's clinic is accepted, so it is the clinic that was refused.
+    assert coordinator_client.post(url(zoe, "edit/"), complete).status_code == 302
+    zoe.refresh_from_db()
+    assert zoe.first_name == "Hacked"
 
 
 def test_a_person_in_two_clinics_sees_a_patient_only_in_the_clinic_they_are_working_in(coordinator, zoe, other_clinic):

@@ -1,15 +1,23 @@
+import threading
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from clearplan.accounts.models import Membership
 from clearplan.accounts.tests.factories import staff_member
 from clearplan.audit.models import AuditEvent
 from clearplan.patients.models import Patient
-from clearplan.patients.services import StaleRecordError, patient_create, patient_update, record_version
+from clearplan.patients.services import (
+    PatientAlreadyCreated,
+    StaleRecordError,
+    patient_create,
+    patient_update,
+    record_version,
+)
 from clearplan.patients.tests.factories import PatientFactory
 
 
@@ -144,13 +152,24 @@ def test_contact_and_consent_rules_hold_whoever_saves(clinic, front_desk, change
     assert not Patient.objects.exists()
 
 
-def test_a_landline_is_fine_when_nobody_will_text_it(clinic, front_desk):
-    patient = patient_create(
-        clinic=clinic,
-        by=front_desk,
-        details=details(mobile="(02) 9999 1234", consent_sms=False, preferred_channel="email", consent_email=True),
-    )
-    assert patient.mobile == "+61299991234"
+def test_a_landline_is_refused_as_a_mobile_even_when_nobody_will_text_it(clinic, front_desk):
+    with pytest.raises(ValidationError) as raised:
+        patient_create(
+            clinic=clinic,
+            by=front_desk,
+            details=details(mobile="(02) 9999 1234", consent_sms=False, preferred_channel="email", consent_email=True),
+        )
+    assert raised.value.message_dict["mobile"] == [
+        "This is a landline number, which can't receive text messages. Enter a mobile number such as 0412 345 678."
+    ]
+    assert not Patient.objects.exists()
+
+
+def test_a_landline_saved_some_other_way_is_caught_by_the_records_own_rules(clinic):
+    patient = PatientFactory.build(clinic=clinic, guardian_mobile="+61299991234")
+    with pytest.raises(ValidationError) as raised:
+        patient.full_clean()
+    assert raised.value.message_dict["guardian_mobile"][0].startswith("This is a landline number")
 
 
 def test_a_childs_guardian_can_be_the_contact(clinic, front_desk):
@@ -189,3 +208,44 @@ def test_a_birth_date_of_tomorrow_is_refused(clinic, front_desk):
     with pytest.raises(ValidationError) as raised:
         patient_create(clinic=clinic, by=front_desk, details=details(date_of_birth=date(2024, 6, 16)))
     assert raised.value.message_dict["date_of_birth"] == ["The date of birth can't be in the future."]
+
+
+def test_a_creation_token_adds_one_patient_however_often_it_is_sent(clinic, front_desk):
+    token = uuid.uuid4()
+    first = patient_create(clinic=clinic, by=front_desk, details=details(), creation_token=token)
+    with pytest.raises(PatientAlreadyCreated) as raised:
+        patient_create(clinic=clinic, by=front_desk, details=details(), creation_token=token)
+    assert raised.value.patient == first
+    assert Patient.objects.count() == 1
+
+
+def test_the_database_refuses_two_patients_with_one_creation_token(clinic):
+    token = uuid.uuid4()
+    PatientFactory(clinic=clinic, creation_token=token)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PatientFactory(clinic=clinic, creation_token=token)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_submissions_racing_each_other_add_one_patient(clinic, front_desk):
+    token = uuid.uuid4()
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def submit():
+        try:
+            start.wait()
+            patient_create(clinic=clinic, by=front_desk, details=details(), creation_token=token)
+            outcomes.append("added")
+        except PatientAlreadyCreated:
+            outcomes.append("found the first")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["added", "found the first"]
+    assert Patient.objects.filter(creation_token=token).count() == 1
