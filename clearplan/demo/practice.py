@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +25,8 @@ from clearplan.patients.search import fold
 from clearplan.patients.services import patient_create
 
 ORGANISATION_NAME = "Harbour & Hills Dental"
+# How the demo is recognised: the organisation admin may rename the practice, never its id.
+DEMO_ORGANISATION_ID = uuid.UUID("5f0c4a1e-8d7b-4c36-9a51-2d6e8b3f7c10")
 # Published on purpose: it is printed by `load_demo` and in the README. The command refuses to
 # run unless the installation is a demo (CLEARPLAN_DEMO) or in development (DEBUG).
 DEMO_PASSWORD = "harbour-hills-demo"  # noqa: S105 - a demo password, printed for everyone to use
@@ -113,25 +116,45 @@ STAFF = (
 
 
 def demo_organisation() -> Organisation | None:
-    return Organisation.objects.filter(name=ORGANISATION_NAME).first()
+    """The demo practice, whatever it has been renamed to: found by its fixed id or, for a demo
+    loaded before it had one, by the organisation of a demo login."""
+    organisation = Organisation.objects.filter(public_id=DEMO_ORGANISATION_ID).first()
+    if organisation is not None:
+        return organisation
+    login = (
+        User.objects.filter(email__in=[plan.email for plan in STAFF], organisation__isnull=False)
+        .select_related("organisation")
+        .order_by("pk")
+        .first()
+    )
+    return login.organisation if login is not None else None
+
+
+def demo_logins_exist() -> bool:
+    return User.objects.filter(email__in=[plan.email for plan in STAFF]).exists()
 
 
 @dataclass
 class LoadResult:
-    organisation: Organisation
+    organisation: Organisation | None
     created: bool
     clinics: int
     staff: int
     patients: int
 
+    @property
+    def name(self) -> str:
+        return self.organisation.name if self.organisation is not None else ORGANISATION_NAME
+
 
 def load_practice() -> LoadResult:
-    """Create the demo practice unless it is already there. All or nothing."""
+    """Create the demo practice unless any of it is already there. All or nothing: a demo that
+    is partly there (renamed, or with some logins left) is left alone rather than doubled."""
     existing = demo_organisation()
-    if existing is not None:
+    if existing is not None or demo_logins_exist():
         return _result(existing, created=False)
     with transaction.atomic():
-        organisation = Organisation.objects.create(name=ORGANISATION_NAME)
+        organisation = Organisation.objects.create(public_id=DEMO_ORGANISATION_ID, name=ORGANISATION_NAME)
         admin = _create_user(STAFF[0], organisation)
         clinics = {
             plan.key: clinic_create(
@@ -158,7 +181,9 @@ def load_practice() -> LoadResult:
     return _result(organisation, created=True)
 
 
-def _result(organisation: Organisation, *, created: bool) -> LoadResult:
+def _result(organisation: Organisation | None, *, created: bool) -> LoadResult:
+    if organisation is None:
+        return LoadResult(organisation=None, created=created, clinics=0, staff=0, patients=0)
     return LoadResult(
         organisation=organisation,
         created=created,

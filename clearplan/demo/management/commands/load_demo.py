@@ -36,22 +36,28 @@ class Command(BaseCommand):
         if result.created:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Loaded the demo practice {ORGANISATION_NAME}: {result.clinics} clinics, "
+                    f"Loaded the demo practice {result.name}: {result.clinics} clinics, "
                     f"{result.staff} staff and {result.patients} patients."
                 )
             )
+        elif result.organisation is None:
+            self.stdout.write(
+                "Some of the demo practice's logins already exist, so it was not loaded again; nothing was changed."
+            )
         else:
             self.stdout.write(
-                f"The demo practice {ORGANISATION_NAME} already exists "
+                f"The demo practice {result.name} already exists "
                 f"({result.clinics} clinics, {result.staff} staff, {result.patients} patients); nothing was changed."
             )
 
     def _print_logins(self, url: str) -> None:
-        if demo_organisation() is None:
-            raise CommandError("The demo practice is not loaded yet. Run: python manage.py load_demo")
+        organisation = demo_organisation()
         logins = demo_logins()
+        if organisation is None and not logins:
+            raise CommandError("The demo practice is not loaded yet. Run: python manage.py load_demo")
+        team = organisation.name if organisation is not None else ORGANISATION_NAME
         widths = [
-            max(len(heading), *(len(getattr(login, field)) for login in logins))
+            max([len(heading), *(len(getattr(login, field)) for login in logins)])
             for heading, field in (("Email", "email"), ("Role", "role"), ("Clinic", "clinic"))
         ]
 
@@ -62,7 +68,7 @@ class Command(BaseCommand):
             "",
             self.style.SUCCESS(f"Clearplan is running at {url}"),
             "",
-            f"Sign in as any of the {ORGANISATION_NAME} team. The password for every demo login is:",
+            f"Sign in as any of the {team} team. The password for every demo login is:",
             "",
             f"  {DEMO_PASSWORD}",
             "",
