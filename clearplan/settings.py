@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "clearplan.accounts",
     "clearplan.audit",
     "clearplan.patients",
+    "clearplan.catalog",
     "clearplan.pipeline",
     "clearplan.messaging",
     "clearplan.insights",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("insights/", include("clearplan.insights.urls")),
     path("settings/", include("clearplan.accounts.urls")),
     path("settings/audit/", include("clearplan.audit.urls")),
+    path("settings/", include("clearplan.catalog.urls")),
 ]
 
 handler403 = "clearplan.web.views.error_403"

@@ -26,6 +26,8 @@ RECORD_TYPE_LABELS = {
     "audit_log": "Audit log",
     "invitation": "Invitation",
     "outbox_email": "Email in the outbox",
+    "procedure": "Procedure",
+    "fee_schedule": "Fee schedule",
 }
 
 # Calm colours: routine reading is neutral, changes are brand, refusals are red.

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from clearplan.accounts.models import Clinic, Membership, Organisation, User
 from clearplan.accounts.services import clinic_create
+from clearplan.catalog.demo import load_demo_catalog
 from clearplan.demo import names
 from clearplan.patients.models import ADULT_AGE, Patient, clinic_today
 from clearplan.patients.search import fold
@@ -149,10 +150,15 @@ class LoadResult:
 
 def load_practice() -> LoadResult:
     """Create the demo practice unless any of it is already there. All or nothing: a demo that
-    is partly there (renamed, or with some logins left) is left alone rather than doubled."""
+    is partly there (renamed, or with some logins left) is not doubled. A demo that is there gets
+    only what features added since it was loaded bring (such as the procedure catalogue)."""
     existing = demo_organisation()
-    if existing is not None or demo_logins_exist():
+    if existing is not None:
+        # A demo loaded before a feature existed gets that feature's data; each step adds only what is missing.
+        _add_later_data(existing)
         return _result(existing, created=False)
+    if demo_logins_exist():
+        return _result(None, created=False)
     with transaction.atomic():
         organisation = Organisation.objects.create(public_id=DEMO_ORGANISATION_ID, name=ORGANISATION_NAME)
         admin = _create_user(STAFF[0], organisation)
@@ -178,7 +184,13 @@ def load_practice() -> LoadResult:
             for clinic_key, role, clinical_role in plan.roles:
                 Membership.objects.create(user=user, clinic=clinics[clinic_key], role=role, clinical_role=clinical_role)
         _create_patients(clinics)
+        load_demo_catalog(organisation, clinics.values(), by=admin)
     return _result(organisation, created=True)
+
+
+def _add_later_data(organisation: Organisation) -> None:
+    admin = User.objects.filter(organisation=organisation, email=STAFF[0].email).first()
+    load_demo_catalog(organisation, organisation.clinics.all(), by=admin)
 
 
 def _result(organisation: Organisation | None, *, created: bool) -> LoadResult:
