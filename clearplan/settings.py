@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "clearplan.audit",
     "clearplan.patients",
     "clearplan.catalog",
+    "clearplan.plans",
     "clearplan.pipeline",
     "clearplan.messaging",
     "clearplan.insights",

@@ -9,6 +9,7 @@ urlpatterns = [
     path("join/", include("clearplan.accounts.join_urls")),
     path("", include("clearplan.pipeline.urls")),
     path("patients/", include("clearplan.patients.urls")),
+    path("cases/", include("clearplan.plans.urls")),
     path("conversations/", include("clearplan.messaging.urls")),
     path("insights/", include("clearplan.insights.urls")),
     path("settings/", include("clearplan.accounts.urls")),
