@@ -26,6 +26,7 @@ RECORD_TYPE_LABELS = {
     "audit_log": "Audit log",
     "invitation": "Invitation",
     "outbox_email": "Email in the outbox",
+    "case_image": "Case image",
     "case": "Treatment case",
     "procedure": "Procedure",
     "fee_schedule": "Fee schedule",

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from clearplan.plans import views
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("<uuid:public_id>/options/<uuid:option_id>/lines/add/", views.line_add_view, name="line_add"),
     path("<uuid:public_id>/lines/<uuid:line_id>/edit/", views.line_edit_view, name="line_edit"),
     path("<uuid:public_id>/lines/<uuid:line_id>/remove/", views.line_remove_view, name="line_remove"),
+    path("", include("clearplan.plans.image_urls")),
 ]
