@@ -96,7 +96,7 @@ class ProcedureForm(forms.ModelForm):
             "surfaces_min": "Fewest surfaces",
             "surfaces_max": "Most surfaces",
             "default_chair_minutes": "Usual chair time (minutes)",
-            "usually_elective": "Usually elective — chosen for appearance or comfort",
+            "usually_elective": "Usually elective",
             "patient_explanation": "Explanation for patients",
             "licensed_description": "Licensed description",
         }

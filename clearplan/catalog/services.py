@@ -328,7 +328,7 @@ def catalog_install_starter(
                 request=request,
                 actor=by,
                 object_type=PROCEDURE_RECORD_TYPE,
-                object_label=f"Starter catalogue: {starter.REGIONS[region]}",
+                object_label=f"{starter.REGIONS[region]} starter catalogue",
                 changes={"procedures_added": len(new), "order_rules_added": rules_added},
             )
     return StarterInstall(added=len(new), already_there=len(items) - len(new), rules_added=rules_added)

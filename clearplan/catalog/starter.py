@@ -19,7 +19,8 @@ from clearplan.catalog.models import Category, CodingSystem, ProcedureDependency
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 Region = Literal["AU", "US"]
-REGIONS: dict[str, str] = {"AU": "Australia (ADA item numbers)", "US": "United States (CDT codes)"}
+REGIONS: dict[str, str] = {"AU": "Australian", "US": "United States"}
+REGION_CODES: dict[str, str] = {"AU": "ADA item numbers", "US": "CDT codes"}
 CODING_SYSTEMS: dict[str, str] = {"AU": CodingSystem.ADA_AU, "US": CodingSystem.CDT}
 CURRENCIES: dict[str, str] = {"AU": "AUD", "US": "USD"}
 CATEGORY_PREFIX = "category:"

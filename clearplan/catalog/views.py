@@ -76,7 +76,7 @@ def procedure_list(request: HttpRequest) -> HttpResponse:
             "procedures": page.object_list,
             "filtered": filtered,
             "catalogue_empty": not has_any,
-            "regions": starter.REGIONS,
+            "regions": [(code, label, starter.REGION_CODES[code]) for code, label in starter.REGIONS.items()],
             "suggested_region": _suggested_region(request),
             "can_edit": is_manager(request.user, request.clinic),
         },

@@ -34,13 +34,13 @@ def catalogue(organisation, owner):
 def test_a_new_practice_is_offered_the_starter_catalogues(owner_client):
     page = owner_client.get(LIST_URL).content.decode()
     assert "No procedures yet" in page
-    assert "Use the Australia (ADA item numbers) starter" in page
-    assert "Use the United States (CDT codes) starter" in page
+    assert "Use the Australian starter (ADA item numbers)" in page
+    assert "Use the United States starter (CDT codes)" in page
 
 
 def test_a_manager_installs_the_starter_from_the_empty_list(owner_client, organisation):
     response = owner_client.post(reverse("catalog:starter_install"), {"region": "AU"}, follow=True)
-    assert "Added 66 procedures" in response.content.decode()
+    assert "Added 66 procedures from the Australian starter catalogue." in response.content.decode()
     assert Procedure.objects.filter(organisation=organisation).count() == 66
 
 
