@@ -33,9 +33,7 @@ class Case(models.Model):
     clinic = models.ForeignKey("accounts.Clinic", on_delete=models.PROTECT, related_name="cases")
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="cases")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    dentist = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases_as_dentist"
-    )
+    dentist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases_as_dentist")
     coordinator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -141,9 +139,7 @@ class PlanLine(models.Model):
                 name="plan_line_override_has_reason",
             ),
             models.CheckConstraint(
-                condition=Q(tooth__isnull=True)
-                | Q(tooth__gte=11, tooth__lte=48)
-                | Q(tooth__gte=51, tooth__lte=85),
+                condition=Q(tooth__isnull=True) | Q(tooth__gte=11, tooth__lte=48) | Q(tooth__gte=51, tooth__lte=85),
                 name="plan_line_tooth_is_fdi",
             ),
         ]
@@ -154,7 +150,7 @@ class PlanLine(models.Model):
 
 def case_image_path(instance: CaseImage, filename: str) -> str:
     # Random names only: nothing about the patient in a path on disk.
-    return f"case-images/{instance.case.clinic.public_id}/{uuid.uuid4().hex}{filename[filename.rfind('.'):]}"
+    return f"case-images/{instance.case.clinic.public_id}/{uuid.uuid4().hex}{filename[filename.rfind('.') :]}"
 
 
 class CaseImage(models.Model):

@@ -86,7 +86,9 @@ def _check_plan_type(plan_type: str) -> None:
 def _locked_case(case: Case) -> Case:
     # Taking turns on the case keeps "one recommended option" and positions consistent when two
     # people edit the same plan at once.
-    return Case.objects.select_for_update(of=("self",)).select_related("clinic", "dentist", "coordinator").get(pk=case.pk)
+    return (
+        Case.objects.select_for_update(of=("self",)).select_related("clinic", "dentist", "coordinator").get(pk=case.pk)
+    )
 
 
 def case_create(
