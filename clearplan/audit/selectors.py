@@ -30,6 +30,8 @@ RECORD_TYPE_LABELS = {
     "case": "Treatment case",
     "procedure": "Procedure",
     "fee_schedule": "Fee schedule",
+    "pack_template": "Pack template",
+    "education_item": "Education item",
 }
 
 # Calm colours: routine reading is neutral, changes are brand, refusals are red.

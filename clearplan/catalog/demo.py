@@ -21,6 +21,7 @@ from clearplan.catalog.services import (
     fee_schedule_create_standard,
     fees_set,
 )
+from clearplan.catalog.template_services import pack_templates_install_starter
 from clearplan.lib.clinic_time import clinic_now
 
 CONCESSION_NAME = "Concession"
@@ -38,6 +39,7 @@ def _whole_dollars(amount: Decimal) -> Decimal:
 def load_demo_catalog(organisation: Organisation, clinics: Iterable[Clinic], by: User | None) -> None:
     with transaction.atomic():
         catalog_install_starter(organisation=organisation, region="AU", by=by)
+        pack_templates_install_starter(organisation=organisation, by=by)
         for clinic in clinics:
             today = clinic_now(clinic).date()
             fees_from = date(today.year - FEES_FROM_YEARS_AGO, 1, 1)

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from clearplan.accounts.models import Clinic, Organisation
+from clearplan.plans.models import PlanType
 
 # A tooth has five surfaces to restore: mesial, distal, occlusal or incisal, buccal or labial,
 # and lingual or palatal.
@@ -337,3 +338,108 @@ class Fee(models.Model):
 
     def __str__(self) -> str:
         return f"{self.procedure.code} {self.amount} from {self.effective_from:%Y-%m-%d}"
+
+
+# ---------- Pack templates and the education library ----------
+
+
+class PackTemplateQuerySet(models.QuerySet["PackTemplate"]):
+    def active(self) -> PackTemplateQuerySet:
+        return self.filter(retired_at__isnull=True)
+
+
+class PackTemplate(models.Model):
+    """The words a pack starts from for one kind of treatment conversation: a cover message, the
+    sections a patient reads, questions people often ask, aftercare, the options the composer
+    pre-fills, and what the team member says when sending it. Text may hold placeholders
+    (clearplan.catalog.placeholders); they are checked when saved and filled in per pack."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="pack_templates")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Which starter template this came from, so installing the starter set again adds nothing twice.
+    starter_key = models.CharField(max_length=40, blank=True, editable=False)
+    name = models.CharField(max_length=120)
+    plan_type = models.CharField(max_length=20, choices=PlanType.choices)
+    treatments = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Words that help the team find it, for example “crown, cracked tooth”.",
+    )
+    cover_message = models.TextField()
+    what_we_found = models.TextField()
+    your_options_intro = models.TextField(blank=True)
+    costs_intro = models.TextField(blank=True)
+    next_steps = models.TextField()
+    questions = models.JSONField(default=list, blank=True)
+    aftercare = models.TextField(blank=True)
+    sending_script = models.TextField()
+    # [{"title": ..., "recommended": bool, "kind": "treatment" | "no_treatment",
+    #   "lines": [{"code": ..., "quantity": int, "phase": int}]}]
+    default_options = models.JSONField(default=list, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = PackTemplateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["plan_type", "name"]
+        constraints = [
+            models.UniqueConstraint("organisation", Lower("name"), name="pack_template_name_unique_in_organisation"),
+            models.UniqueConstraint(
+                fields=["organisation", "starter_key"],
+                condition=~models.Q(starter_key=""),
+                name="pack_template_starter_once_per_organisation",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "plan_type", "name"], name="pack_template_by_plan_type"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.retired_at is None
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class EducationItem(models.Model):
+    """A short explanation for patients about one procedure (or a whole category), shown in packs
+    beside the options that include it."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="education_items")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    starter_key = models.CharField(max_length=40, blank=True, editable=False)
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, null=True, blank=True, related_name="education_items"
+    )
+    category = models.CharField(max_length=20, choices=Category.choices, blank=True)
+    title = models.CharField(max_length=160)
+    body = models.TextField(help_text="In plain words, a few short paragraphs at most.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(procedure__isnull=False) | ~models.Q(category=""),
+                name="education_item_about_procedure_or_category",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "starter_key"],
+                condition=~models.Q(starter_key=""),
+                name="education_item_starter_once_per_organisation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

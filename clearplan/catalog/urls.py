@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from clearplan.catalog import views
 
@@ -26,4 +26,5 @@ urlpatterns = [
     path("fee-schedules/<uuid:public_id>/edit/", views.fee_schedule_edit, name="fee_schedule_edit"),
     path("fee-schedules/<uuid:public_id>/fees/", views.fee_schedule_fees, name="fee_schedule_fees"),
     path("fee-schedules/<uuid:public_id>/default/", views.fee_schedule_default, name="fee_schedule_default"),
+    path("", include("clearplan.catalog.template_urls")),
 ]
