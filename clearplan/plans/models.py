@@ -57,6 +57,19 @@ class Case(models.Model):
     pack_needed = models.BooleanField(default=True)
     no_pack_reason = models.CharField(max_length=30, choices=NoPackReason.choices, blank=True, default="")
     no_pack_note = models.CharField(max_length=300, blank=True)
+    template = models.ForeignKey(
+        "catalog.PackTemplate",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        null=True,
+        blank=True,
+        help_text="The pack template the words of this case's pack come from.",
+    )
+    # "Ready to send" is a checkpoint, not a lock: the plan can still be changed until the pack is sent.
+    ready_at = models.DateTimeField(null=True, blank=True)
+    ready_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -18,4 +18,5 @@ urlpatterns = [
     path("<uuid:public_id>/lines/<uuid:line_id>/edit/", views.line_edit_view, name="line_edit"),
     path("<uuid:public_id>/lines/<uuid:line_id>/remove/", views.line_remove_view, name="line_remove"),
     path("", include("clearplan.plans.image_urls")),
+    path("", include("clearplan.plans.composer_urls")),
 ]
