@@ -21,6 +21,7 @@ from clearplan.accounts.models import Clinic, Membership, Organisation, User
 from clearplan.accounts.services import clinic_create
 from clearplan.catalog.demo import load_demo_catalog
 from clearplan.demo import names
+from clearplan.demo.cases import load_demo_cases
 from clearplan.patients.models import ADULT_AGE, Patient, clinic_today
 from clearplan.patients.search import fold
 from clearplan.patients.services import patient_create
@@ -185,12 +186,14 @@ def load_practice() -> LoadResult:
                 Membership.objects.create(user=user, clinic=clinics[clinic_key], role=role, clinical_role=clinical_role)
         _create_patients(clinics)
         load_demo_catalog(organisation, clinics.values(), by=admin)
+        load_demo_cases(organisation)
     return _result(organisation, created=True)
 
 
 def _add_later_data(organisation: Organisation) -> None:
     admin = User.objects.filter(organisation=organisation, email=STAFF[0].email).first()
     load_demo_catalog(organisation, organisation.clinics.all(), by=admin)
+    load_demo_cases(organisation)
 
 
 def _result(organisation: Organisation | None, *, created: bool) -> LoadResult:
