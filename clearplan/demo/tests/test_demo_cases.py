@@ -9,12 +9,15 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 
+from clearplan.accounts.models import Membership, Organisation
 from clearplan.audit.guard import audit_purge_allowed
 from clearplan.audit.models import AuditEvent
 from clearplan.demo.cases import ELECTIVE_SCENARIOS, MIX, SCENARIOS
-from clearplan.demo.practice import DEMO_ORGANISATION_ID
+from clearplan.demo.practice import DEMO_ORGANISATION_ID, DEMO_PASSWORD
 from clearplan.lib.teeth import is_valid_fdi
-from clearplan.patients.models import clinic_today
+from clearplan.patients import phones
+from clearplan.patients.models import Patient, clinic_today
+from clearplan.patients.search import fold
 from clearplan.plans.image_markup import validate_markup
 from clearplan.plans.models import Case, CaseImage, PlanLine, PlanOption, PlanType
 from clearplan.plans.services import LineInput, _resolve_line
@@ -23,10 +26,17 @@ from clearplan.plans.services import LineInput, _resolve_line
 @pytest.fixture(autouse=True)
 def _demo_installation(settings):
     settings.DEMO = True
+    # The shared load runs outside the per-test settings, so its passwords are hashed with Argon2.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
 
 
-def load():
-    call_command("load_demo", stdout=StringIO())
+def load(*args):
+    out = StringIO()
+    call_command("load_demo", *args, stdout=out)
+    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +59,11 @@ def demo(django_db_setup, django_db_blocker, demo_media):
     yield
     with django_db_blocker.unblock(), audit_purge_allowed(connection):
         call_command("flush", "--no-input", verbosity=0)
+
+
+@pytest.fixture
+def demo_organisation(demo, db):
+    return Organisation.objects.get(public_id=DEMO_ORGANISATION_ID)
 
 
 def counts():
@@ -232,3 +247,80 @@ def test_a_dicom_x_ray_is_kept_as_exported_and_shown_from_its_web_sizes(demo):
         assert patient_name_matches(found["PatientName"], given_name=patient.first_name, family_name=patient.last_name)
         with image.large.open("rb") as large:
             assert large.read(12)[8:12] == b"WEBP"
+
+
+# ---------- The practice itself, read from the same shared load ----------
+
+
+def test_two_clinics_in_different_time_zones_have_a_team_in_every_role(demo_organisation):
+    clinics = list(demo_organisation.clinics.all())
+    assert len(clinics) == 2
+    assert {clinic.time_zone for clinic in clinics} == {"Australia/Sydney", "Australia/Perth"}
+    assert {clinic.locale for clinic in clinics} == {"en-AU"}
+
+    memberships = Membership.objects.filter(clinic__organisation=demo_organisation)
+    roles = Counter(memberships.values_list("role", flat=True))
+    assert set(roles) == set(Membership.Role.values)
+    clinical = Counter(memberships.exclude(clinical_role="").values_list("clinical_role", flat=True))
+    assert clinical[Membership.ClinicalRole.DENTIST] >= 2
+    assert clinical[Membership.ClinicalRole.HYGIENIST] >= 1
+    assert clinical[Membership.ClinicalRole.ORAL_HEALTH_THERAPIST] >= 1
+    assert roles[Membership.Role.COORDINATOR] >= 2
+    assert demo_organisation.staff.filter(is_organisation_admin=True).count() == 1
+    in_both = [user for user in demo_organisation.staff.all() if user.memberships.count() == 2]
+    assert len(in_both) == 1
+    assert all(user.email.endswith("@harbourhills.example") for user in demo_organisation.staff.all())
+    assert all(user.check_password(DEMO_PASSWORD) for user in demo_organisation.staff.all())
+
+
+def test_patients_have_realistic_names_kept_exactly_as_written(demo_organisation):
+    patients = Patient.objects.filter(clinic__organisation=demo_organisation)
+    assert 190 <= patients.count() <= 210
+    names = [patient.full_name for patient in patients]
+    for name in ("Zoë O'Brien", "Thảo Nguyễn", "Tūī Smith-Jones", "Seán D'Arcy", "Mereana Te Rangi-Ngata"):
+        assert name in names
+    with_accents = [name for name in names if fold(name) != name.lower()]
+    assert len(with_accents) >= 20
+    assert sum("'" in name for name in names) >= 5
+    assert sum("-" in name for name in names) >= 5
+
+
+def test_every_demo_patient_is_valid_and_can_be_contacted(demo_organisation):
+    patients = list(Patient.objects.filter(clinic__organisation=demo_organisation).select_related("clinic"))
+    for patient in patients:
+        patient.full_clean()
+        for number in (patient.mobile, patient.guardian_mobile):
+            if number:
+                # 0491 570 xxx is set aside for fiction, so nobody real is ever texted by the demo_organisation.
+                assert number.startswith("+61491570")
+        assert patient.consent_sms or patient.consent_email
+        if patient.email:
+            assert patient.email.endswith("@example.com")
+    children = [patient for patient in patients if patient.is_minor]
+    assert len(children) >= 10
+    assert all(child.guardian_name and child.guardian_relationship for child in children)
+    assert sum(bool(patient.medical_alerts) for patient in patients) >= 5
+    assert sum(bool(patient.pms_id) for patient in patients) >= 150
+    assert len({patient.mobile for patient in patients if patient.mobile}) == sum(bool(p.mobile) for p in patients)
+
+
+def test_print_logins_shows_the_address_password_and_who_to_sign_in_as(demo_organisation):
+    before = counts()
+    output = load("--print-logins", "--url", "http://127.0.0.1:8000/")
+    assert counts() == before
+    assert "http://127.0.0.1:8000/" in output
+    assert DEMO_PASSWORD in output
+    assert "hannah@harbourhills.example" in output
+    assert "Owner / manager" in output
+    assert "Organisation admin" in output
+    assert "Surry Hills and Subiaco" in output
+    assert len([line for line in output.splitlines() if "@harbourhills.example" in line]) == 13
+
+
+def test_a_demo_login_signs_in_and_finds_a_patient(demo_organisation, client):
+    response = client.post("/accounts/login/", {"login": "jack@harbourhills.example", "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    results = client.post("/patients/", {"q": "zoe obrien"}, follow=True)
+    assert [patient.full_name for patient in results.context["patients"]] == ["Zoë O'Brien"]
+    page = client.get(f"/patients/{results.context['patients'][0].public_id}/").content.decode()
+    assert phones.for_display(results.context["patients"][0].mobile, country="AU") in page
