@@ -6,14 +6,11 @@ from typing import Any
 
 from django import forms
 
-from clearplan.accounts.models import Clinic, User
+from clearplan.accounts.models import Clinic
 from clearplan.catalog.models import PackTemplate
 from clearplan.lib.teeth import numbering_hint
-from clearplan.patients.forms import PractitionerChoiceField
-from clearplan.patients.selectors import practitioners_at
 from clearplan.plans.composer import Suggestion, SuggestionPick
-from clearplan.plans.forms import DateInput, StaffChoiceField
-from clearplan.plans.selectors import staff_at
+from clearplan.plans.forms import ConversationForm
 
 
 class PatientSearchForm(forms.Form):
@@ -24,7 +21,7 @@ class PatientSearchForm(forms.Form):
     )
 
 
-class TemplateChoiceForm(forms.Form):
+class TemplateChoiceForm(ConversationForm):
     template = forms.ModelChoiceField(
         queryset=PackTemplate.objects.none(),
         to_field_name="public_id",
@@ -35,35 +32,13 @@ class TemplateChoiceForm(forms.Form):
             "invalid_choice": "Choose one of this practice's current templates.",
         },
     )
-    dentist = PractitionerChoiceField(
-        queryset=User.objects.none(),
-        label="Dentist",
-        empty_label="Choose the dentist",
-        error_messages={
-            "required": "Choose the dentist who had the conversation.",
-            "invalid_choice": "Choose a dentist or other practitioner who works at this clinic.",
-        },
-    )
-    coordinator = StaffChoiceField(
-        queryset=User.objects.none(),
-        required=False,
-        label="Treatment coordinator",
-        empty_label="No one yet",
-        error_messages={"invalid_choice": "Choose someone who works at this clinic."},
-    )
-    conversation_date = forms.DateField(
-        label="Date of the conversation",
-        widget=DateInput(format="%Y-%m-%d"),
-        error_messages={"required": "Enter the date of the conversation.", "invalid": "Enter a date."},
-    )
+    field_order = ["template"]
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, clinic=clinic, **kwargs)
         self.fields["template"].queryset = PackTemplate.objects.filter(  # type: ignore[attr-defined]
             organisation_id=clinic.organisation_id
         ).active()
-        self.fields["dentist"].queryset = practitioners_at(clinic)  # type: ignore[attr-defined]
-        self.fields["coordinator"].queryset = staff_at(clinic)  # type: ignore[attr-defined]
 
 
 class SuggestionsForm:

@@ -20,14 +20,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clearplan.accounts.access import staff_required
 from clearplan.accounts.models import Clinic
 from clearplan.catalog.template_selectors import pack_templates_by_plan_type
-from clearplan.lib.clinic_time import clinic_now
 from clearplan.patients.selectors import get_patient_for_user, patients_of, read_query, search_patients
 from clearplan.plans import composer
 from clearplan.plans.composer_forms import PatientSearchForm, SuggestionsForm, TemplateChoiceForm
-from clearplan.plans.forms import attach_errors
+from clearplan.plans.forms import submit_form
 from clearplan.plans.models import Case, CaseImage
 from clearplan.plans.selectors import get_case_for_user, get_option_of_case, options_with_totals
-from clearplan.plans.views import _add_form, _audit_view, _procedures
+from clearplan.plans.views import audit_case_view, line_add_form, new_case_initial, procedures_for_case
 
 STEPS = (("template", "Template"), ("plan", "Plan"), ("images", "Images"), ("preview", "Preview"))
 BRAND_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -83,31 +82,24 @@ def compose_template(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespons
     clinic = request.clinic
     if request.method == "POST":
         form = TemplateChoiceForm(request.POST, clinic=clinic)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                composed = composer.case_create_from_template(
-                    patient=patient,
-                    template=data["template"],
-                    dentist=data["dentist"],
-                    coordinator=data["coordinator"],
-                    conversation_date=data["conversation_date"],
-                    by=request.user,
-                    request=request,
-                )
-            except ValidationError as error:
-                attach_errors(form, error)
-            else:
-                for note in composed.notes:
-                    messages.warning(request, note)
-                return redirect("plans:compose_plan", composed.case.public_id)
+        composed = submit_form(
+            form,
+            lambda: composer.case_create_from_template(
+                patient=patient,
+                template=form.cleaned_data["template"],
+                dentist=form.cleaned_data["dentist"],
+                coordinator=form.cleaned_data["coordinator"],
+                conversation_date=form.cleaned_data["conversation_date"],
+                by=request.user,
+                request=request,
+            ),
+        )
+        if composed is not None:
+            for note in composed.notes:
+                messages.warning(request, note)
+            return redirect("plans:compose_plan", composed.case.public_id)
     else:
-        initial: dict[str, Any] = {"conversation_date": clinic_now(clinic).date()}
-        if patient.primary_dentist_id:
-            initial["dentist"] = patient.primary_dentist_id
-        if request.role == "coordinator":
-            initial["coordinator"] = request.user.pk
-        form = TemplateChoiceForm(initial=initial, clinic=clinic)
+        form = TemplateChoiceForm(initial=new_case_initial(request, patient), clinic=clinic)
     chosen = form["template"].value()
     context = {
         "form": form,
@@ -122,7 +114,7 @@ def compose_template(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespons
 def _render_plan(
     request: HttpRequest, case: Case, *, bound: dict[int, SuggestionsForm] | None = None, status: int = 200
 ) -> HttpResponse:
-    procedures = _procedures(case)
+    procedures = procedures_for_case(case)
     views = options_with_totals(case)
     suggestions = composer.suggestions_for(case, [view.option for view in views])
     bound = bound or {}
@@ -136,7 +128,7 @@ def _render_plan(
         items.append(
             {
                 "view": view,
-                "add_form": _add_form(case, option, procedures),
+                "add_form": line_add_form(case, option, procedures),
                 "suggestions": suggestion_form if found else None,
             }
         )
@@ -149,7 +141,7 @@ def _render_plan(
 def compose_plan(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Step 2: the options and lines, with the template's suggested procedures to place."""
     case = get_case_for_user(request, public_id)
-    _audit_view(request, case)
+    audit_case_view(request, case)
     return _render_plan(request, case)
 
 
@@ -173,7 +165,7 @@ def compose_add_suggestions(request: HttpRequest, public_id: uuid.UUID, option_i
 def compose_images(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Step 3: upload pictures and choose the key images (the case page's own images card)."""
     case = get_case_for_user(request, public_id)
-    _audit_view(request, case)
+    audit_case_view(request, case)
     context = {"case": case, "patient": case.patient, "steps": _steps("images", case), "upload_form": None}
     return render(request, "plans/composer/images.html", context)
 
@@ -183,7 +175,7 @@ def compose_images(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def compose_preview(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Step 4: the pack page at phone width, as the patient will see it."""
     case = get_case_for_user(request, public_id)
-    _audit_view(request, case)
+    audit_case_view(request, case)
     pack = composer.build_pack_page(case, image_url=_image_url)
     context = {"case": case, "patient": case.patient, "pack": pack, "steps": _steps("preview", case)}
     return render(request, "plans/composer/preview.html", context)
@@ -194,7 +186,7 @@ def compose_preview(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def compose_pack_page(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The pack page on its own, full width, for a look on a larger screen."""
     case = get_case_for_user(request, public_id)
-    _audit_view(request, case)
+    audit_case_view(request, case)
     pack = composer.build_pack_page(case, image_url=_image_url)
     return render(request, "pack/pack_page.html", {"pack": pack, "staff_preview": True})
 

@@ -3,7 +3,8 @@ fees), and their messages are put back at the field they are about."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,6 +17,8 @@ from clearplan.patients.selectors import practitioners_at
 from clearplan.plans.models import Case, PlanLine, PlanType
 from clearplan.plans.selectors import staff_at
 from clearplan.plans.services import LineInput
+
+T = TypeVar("T")
 
 
 class StaffChoiceField(forms.ModelChoiceField):
@@ -38,7 +41,22 @@ def attach_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(None, message)
 
 
-class CaseForm(forms.Form):
+def submit_form(form: forms.Form, action: Callable[[], T]) -> T | None:
+    """Run `action` (a service call reading `form.cleaned_data`) when the form is valid and give back
+    what it returns. When the form or the service refuses, the messages are on the form and nothing
+    is returned, so `form.errors` tells the caller whether it went through."""
+    if not form.is_valid():
+        return None
+    try:
+        return action()
+    except ValidationError as error:
+        attach_errors(form, error)
+        return None
+
+
+class ConversationForm(forms.Form):
+    """Who had the treatment conversation and when: shared by the case form and the composer's first step."""
+
     dentist = PractitionerChoiceField(
         queryset=User.objects.none(),
         label="Dentist",
@@ -60,6 +78,14 @@ class CaseForm(forms.Form):
         widget=DateInput(format="%Y-%m-%d"),
         error_messages={"required": "Enter the date of the conversation.", "invalid": "Enter a date."},
     )
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dentist"].queryset = practitioners_at(clinic)  # type: ignore[attr-defined]
+        self.fields["coordinator"].queryset = staff_at(clinic)  # type: ignore[attr-defined]
+
+
+class CaseForm(ConversationForm):
     plan_type = forms.ChoiceField(
         choices=PlanType.choices,
         label="Type of plan",
@@ -72,11 +98,6 @@ class CaseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What the dentist wants the team to know: the findings, what matters to the patient, what to stress.",
     )
-
-    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["dentist"].queryset = practitioners_at(clinic)  # type: ignore[attr-defined]
-        self.fields["coordinator"].queryset = staff_at(clinic)  # type: ignore[attr-defined]
 
     @classmethod
     def initial_for(cls, case: Case) -> dict[str, Any]:

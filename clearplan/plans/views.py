@@ -19,6 +19,7 @@ from clearplan.audit.services import audit_record
 from clearplan.catalog.models import Procedure
 from clearplan.catalog.selectors import procedures_for_new_plans
 from clearplan.lib.clinic_time import clinic_now
+from clearplan.patients.models import Patient
 from clearplan.patients.selectors import get_patient_for_user
 from clearplan.plans import services
 from clearplan.plans.forms import (
@@ -27,8 +28,8 @@ from clearplan.plans.forms import (
     NoPackForm,
     OptionForm,
     OptionRenameForm,
-    attach_errors,
     line_initial,
+    submit_form,
 )
 from clearplan.plans.models import Case, PlanOption
 from clearplan.plans.selectors import (
@@ -45,7 +46,7 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _audit_view(request: HttpRequest, case: Case) -> None:
+def audit_case_view(request: HttpRequest, case: Case) -> None:
     audit_record(action=AuditEvent.Action.VIEW, request=request, obj=case, object_type=CASE_RECORD_TYPE)
 
 
@@ -54,22 +55,32 @@ def _case_url(case: Case, option: PlanOption | None = None) -> str:
     return f"{url}#option-{option.public_id}" if option is not None else url
 
 
-def _procedures(case: Case) -> list[Procedure]:
+def procedures_for_case(case: Case) -> list[Procedure]:
     return list(procedures_for_new_plans(case.clinic.organisation))
 
 
-def _add_form(case: Case, option: PlanOption, procedures: list[Procedure], data: Any = None) -> LineForm:
+def line_add_form(case: Case, option: PlanOption, procedures: list[Procedure], data: Any = None) -> LineForm:
     return LineForm(data, clinic=case.clinic, procedures=procedures, prefix=f"add-{option.public_id.hex[:8]}")
+
+
+def new_case_initial(request: HttpRequest, patient: Patient) -> dict[str, Any]:
+    """A new case starts today, with the patient's own dentist and, for a coordinator, themself."""
+    initial: dict[str, Any] = {"conversation_date": clinic_now(request.clinic).date()}
+    if patient.primary_dentist_id:
+        initial["dentist"] = patient.primary_dentist_id
+    if request.role == "coordinator":
+        initial["coordinator"] = request.user.pk
+    return initial
 
 
 def _render_case(
     request: HttpRequest, case: Case, *, bound: dict[int, LineForm] | None = None, status: int = 200
 ) -> HttpResponse:
-    procedures = _procedures(case)
+    procedures = procedures_for_case(case)
     views = options_with_totals(case)
     bound = bound or {}
     options = [
-        {"view": view, "add_form": bound.get(view.option.pk) or _add_form(case, view.option, procedures)}
+        {"view": view, "add_form": bound.get(view.option.pk) or line_add_form(case, view.option, procedures)}
         for view in views
     ]
     context = {
@@ -87,11 +98,11 @@ def _render_case(
 def _render_option(
     request: HttpRequest, case: Case, option: PlanOption, form: LineForm | None = None, status: int = 200
 ) -> HttpResponse:
-    procedures = _procedures(case)
+    procedures = procedures_for_case(case)
     view = one_option_with_totals(option)
     context = {
         "case": case,
-        "item": {"view": view, "add_form": form or _add_form(case, option, procedures)},
+        "item": {"view": view, "add_form": form or line_add_form(case, option, procedures)},
         "option_total_count": case.options.count(),
     }
     return render(request, "plans/_option.html", context, status=status)
@@ -104,30 +115,23 @@ def case_create_view(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespons
     clinic = request.clinic
     if request.method == "POST":
         form = CaseForm(request.POST, clinic=clinic)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                case = services.case_create(
-                    patient=patient,
-                    dentist=data["dentist"],
-                    coordinator=data["coordinator"],
-                    conversation_date=data["conversation_date"],
-                    plan_type=data["plan_type"],
-                    key_points=data["key_points"],
-                    by=request.user,
-                    request=request,
-                )
-            except ValidationError as error:
-                attach_errors(form, error)
-            else:
-                return redirect(_case_url(case))
+        case = submit_form(
+            form,
+            lambda: services.case_create(
+                patient=patient,
+                dentist=form.cleaned_data["dentist"],
+                coordinator=form.cleaned_data["coordinator"],
+                conversation_date=form.cleaned_data["conversation_date"],
+                plan_type=form.cleaned_data["plan_type"],
+                key_points=form.cleaned_data["key_points"],
+                by=request.user,
+                request=request,
+            ),
+        )
+        if case is not None:
+            return redirect(_case_url(case))
     else:
-        initial: dict[str, Any] = {"conversation_date": clinic_now(clinic).date()}
-        if patient.primary_dentist_id:
-            initial["dentist"] = patient.primary_dentist_id
-        if request.role == "coordinator":
-            initial["coordinator"] = request.user.pk
-        form = CaseForm(initial=initial, clinic=clinic)
+        form = CaseForm(initial=new_case_initial(request, patient), clinic=clinic)
     return render(request, "plans/case_form.html", {"form": form, "patient": patient, "case": None})
 
 
@@ -137,16 +141,13 @@ def case_edit_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     case = get_case_for_user(request, public_id)
     if request.method == "POST":
         form = CaseForm(request.POST, clinic=case.clinic)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.case_update(case=case, by=request.user, request=request, **data)
-            except ValidationError as error:
-                attach_errors(form, error)
-            else:
-                return redirect(_case_url(case))
+        submit_form(
+            form, lambda: services.case_update(case=case, by=request.user, request=request, **form.cleaned_data)
+        )
+        if not form.errors:
+            return redirect(_case_url(case))
     else:
-        _audit_view(request, case)
+        audit_case_view(request, case)
         form = CaseForm(initial=CaseForm.initial_for(case), clinic=case.clinic)
     return render(request, "plans/case_form.html", {"form": form, "patient": case.patient, "case": case})
 
@@ -155,7 +156,7 @@ def case_edit_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @staff_required
 def case_detail_view(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     case = get_case_for_user(request, public_id)
-    _audit_view(request, case)
+    audit_case_view(request, case)
     return _render_case(request, case)
 
 
@@ -165,21 +166,20 @@ def case_no_pack_view(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
     case = get_case_for_user(request, public_id)
     if request.method == "POST":
         form = NoPackForm(request.POST)
-        if form.is_valid():
-            try:
-                services.case_mark_no_pack(
-                    case=case,
-                    reason=form.cleaned_data["reason"],
-                    note=form.cleaned_data["note"],
-                    by=request.user,
-                    request=request,
-                )
-            except ValidationError as error:
-                attach_errors(form, error)
-            else:
-                return redirect(_case_url(case))
+        submit_form(
+            form,
+            lambda: services.case_mark_no_pack(
+                case=case,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+                request=request,
+            ),
+        )
+        if not form.errors:
+            return redirect(_case_url(case))
     else:
-        _audit_view(request, case)
+        audit_case_view(request, case)
         form = NoPackForm()
     return render(request, "plans/no_pack_form.html", {"form": form, "case": case, "patient": case.patient})
 
@@ -214,21 +214,20 @@ def option_edit_view(request: HttpRequest, public_id: uuid.UUID, option_id: uuid
     option = get_option_of_case(case, option_id)
     if request.method == "POST":
         form = OptionRenameForm(request.POST)
-        if form.is_valid():
-            try:
-                services.option_rename(
-                    option=option,
-                    title=form.cleaned_data["title"],
-                    summary=form.cleaned_data["summary"],
-                    by=request.user,
-                    request=request,
-                )
-            except ValidationError as error:
-                attach_errors(form, error)
-            else:
-                return redirect(_case_url(case, option))
+        submit_form(
+            form,
+            lambda: services.option_rename(
+                option=option,
+                title=form.cleaned_data["title"],
+                summary=form.cleaned_data["summary"],
+                by=request.user,
+                request=request,
+            ),
+        )
+        if not form.errors:
+            return redirect(_case_url(case, option))
     else:
-        _audit_view(request, case)
+        audit_case_view(request, case)
         form = OptionRenameForm(initial={"title": option.title, "summary": option.summary})
     context = {"form": form, "case": case, "option": option, "patient": case.patient}
     return render(request, "plans/option_form.html", context)
@@ -272,17 +271,15 @@ def option_move_view(request: HttpRequest, public_id: uuid.UUID, option_id: uuid
 def line_add_view(request: HttpRequest, public_id: uuid.UUID, option_id: uuid.UUID) -> HttpResponse:
     case = get_case_for_user(request, public_id)
     option = get_option_of_case(case, option_id)
-    procedures = _procedures(case)
-    form = _add_form(case, option, procedures, request.POST)
-    if form.is_valid():
-        try:
-            services.line_add(option=option, data=form.line_input(), by=request.user, request=request)
-        except ValidationError as error:
-            attach_errors(form, error)
-        else:
-            if _is_htmx(request):
-                return _render_option(request, case, option)
-            return redirect(_case_url(case, option))
+    procedures = procedures_for_case(case)
+    form = line_add_form(case, option, procedures, request.POST)
+    submit_form(
+        form, lambda: services.line_add(option=option, data=form.line_input(), by=request.user, request=request)
+    )
+    if not form.errors:
+        if _is_htmx(request):
+            return _render_option(request, case, option)
+        return redirect(_case_url(case, option))
     if _is_htmx(request):
         # 200 so htmx swaps the card in and the messages show at their fields.
         return _render_option(request, case, option, form=form)
@@ -294,21 +291,19 @@ def line_add_view(request: HttpRequest, public_id: uuid.UUID, option_id: uuid.UU
 def line_edit_view(request: HttpRequest, public_id: uuid.UUID, line_id: uuid.UUID) -> HttpResponse:
     case = get_case_for_user(request, public_id)
     line = get_line_of_case(case, line_id)
-    procedures = _procedures(case)
+    procedures = procedures_for_case(case)
     if line.procedure not in procedures:
         # A retired procedure stays selectable on the line that already has it.
         procedures.append(line.procedure)
     if request.method == "POST":
         form = LineForm(request.POST, clinic=case.clinic, procedures=procedures)
-        if form.is_valid():
-            try:
-                services.line_update(line=line, data=form.line_input(), by=request.user, request=request)
-            except ValidationError as error:
-                attach_errors(form, error)
-            else:
-                return redirect(_case_url(case, line.option))
+        submit_form(
+            form, lambda: services.line_update(line=line, data=form.line_input(), by=request.user, request=request)
+        )
+        if not form.errors:
+            return redirect(_case_url(case, line.option))
     else:
-        _audit_view(request, case)
+        audit_case_view(request, case)
         form = LineForm(
             initial=line_initial(line, case.clinic.tooth_numbering), clinic=case.clinic, procedures=procedures
         )
