@@ -15,6 +15,7 @@ from clearplan.catalog.models import Fee, FeeSchedule, Procedure, ProcedureDepen
 from clearplan.catalog.selectors import fee_for
 from clearplan.demo.practice import DEMO_ORGANISATION_ID
 from clearplan.lib.clinic_time import clinic_now
+from clearplan.plans.models import Case
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +63,8 @@ def test_the_demo_has_the_australian_catalogue_and_two_schedules_per_clinic(db):
 def test_a_demo_loaded_before_the_catalogue_existed_gets_it_on_the_next_load_and_only_once(db):
     load()
     full = catalogue_counts()
+    # Before the catalogue existed there were no plans either: they price their lines from it.
+    Case.objects.all().delete()
     Fee.objects.all().delete()
     FeeSchedule.objects.all().delete()
     ProcedureDependency.objects.all().delete()
