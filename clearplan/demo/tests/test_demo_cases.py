@@ -291,7 +291,7 @@ def test_every_demo_patient_is_valid_and_can_be_contacted(demo_organisation):
         patient.full_clean()
         for number in (patient.mobile, patient.guardian_mobile):
             if number:
-                # 0491 570 xxx is set aside for fiction, so nobody real is ever texted by the demo_organisation.
+                # 0491 570 xxx is set aside for fiction, so nobody real is ever texted by the demo.
                 assert number.startswith("+61491570")
         assert patient.consent_sms or patient.consent_email
         if patient.email:
