@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "clearplan.plans",
     "clearplan.pipeline",
     "clearplan.messaging",
+    "clearplan.packs",
     "clearplan.insights",
     "clearplan.web",
     "clearplan.demo",

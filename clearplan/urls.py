@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("clearplan.pipeline.urls")),
     path("patients/", include("clearplan.patients.urls")),
     path("cases/", include("clearplan.plans.urls")),
+    path("", include("clearplan.packs.urls")),
     path("conversations/", include("clearplan.messaging.urls")),
     path("insights/", include("clearplan.insights.urls")),
     path("settings/", include("clearplan.accounts.urls")),

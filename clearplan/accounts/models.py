@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -62,6 +62,22 @@ class Clinic(models.Model):
         max_length=7,
         default="#1F6F78",
         validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", "Use a colour such as #1F6F78.")],
+    )
+    pack_verification = models.CharField(
+        "how patients prove who they are",
+        max_length=20,
+        choices=[
+            ("date_of_birth", "Date of birth"),
+            ("code", "A one-time code sent by SMS or email"),
+        ],
+        default="date_of_birth",
+        help_text="Asked before a patient sees anything in their pack.",
+    )
+    pack_link_days = models.PositiveSmallIntegerField(
+        "days a pack link works",
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="After this a patient asks the clinic for a new link.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -343,6 +343,30 @@ class Fee(models.Model):
 # ---------- Pack templates and the education library ----------
 
 
+DEFAULT_SMS_MESSAGE = (
+    "Hi {patient_first_name}, it's {team_member_name} from {clinic_name}. As promised, here is your "
+    "treatment pack from {dentist_name}, to read in your own time:"
+)
+DEFAULT_EMAIL_SUBJECT = "Your treatment pack from {clinic_name}"
+DEFAULT_EMAIL_MESSAGE = (
+    "Hi {patient_first_name},\n\nThank you for coming in. As promised, here is your treatment pack from "
+    "{dentist_name}: your X-rays and photos, the options we talked about, what each costs and what happens "
+    "next.\n\nRead it in your own time. If anything is unclear, reply from the pack or call us on "
+    "{clinic_phone}.\n\nKind regards,\n{team_member_name}\n{clinic_name}"
+)
+DEFAULT_CONSENT_STATEMENTS = [
+    "I have read this treatment pack and had the chance to ask questions about it.",
+    "I understand the options, including having no treatment, and what each is likely to cost.",
+    "I understand that treatment may change once it begins, and that {dentist_name} will talk any change "
+    "through with me before going ahead.",
+    "I agree to go ahead with the option I have chosen.",
+]
+
+
+def default_consent_statements() -> list[str]:
+    return list(DEFAULT_CONSENT_STATEMENTS)
+
+
 class PackTemplateQuerySet(models.QuerySet["PackTemplate"]):
     def active(self) -> PackTemplateQuerySet:
         return self.filter(retired_at__isnull=True)
@@ -373,6 +397,12 @@ class PackTemplate(models.Model):
     questions = models.JSONField(default=list, blank=True)
     aftercare = models.TextField(blank=True)
     sending_script = models.TextField()
+    # The message that carries the patient's link; the link itself is always added after it.
+    sms_message = models.TextField(default=DEFAULT_SMS_MESSAGE)
+    email_subject = models.CharField(max_length=200, default=DEFAULT_EMAIL_SUBJECT)
+    email_message = models.TextField(default=DEFAULT_EMAIL_MESSAGE)
+    # What the patient agrees to by signing, one statement per entry, each ticked separately.
+    consent_statements = models.JSONField(default=default_consent_statements, blank=True)
     # [{"title": ..., "recommended": bool, "kind": "treatment" | "no_treatment",
     #   "lines": [{"code": ..., "quantity": int, "phase": int}]}]
     default_options = models.JSONField(default=list, blank=True)

@@ -1,6 +1,6 @@
-"""Placeholders in pack templates: {patient_first_name}, {dentist_name}, {clinic_name} and
-{clinic_phone}. Plain Python, no database: the same rules check a template when it is saved
-and fill it in when a pack is previewed or sent.
+"""Placeholders in pack templates: {patient_first_name}, {dentist_name}, {clinic_name},
+{clinic_phone} and {team_member_name} (who sends the pack). Plain Python, no database: the same
+rules check a template when it is saved and fill it in when a pack is previewed or sent.
 
 A value that is missing (a clinic without a phone number, a case without a dentist yet) is
 replaced by a neutral phrase, so a patient never reads an empty gap or a raw placeholder.
@@ -17,6 +17,7 @@ PLACEHOLDERS: dict[str, str] = {
     "dentist_name": "The dentist or practitioner on the case",
     "clinic_name": "The clinic's name",
     "clinic_phone": "The clinic's phone number",
+    "team_member_name": "The team member sending the pack",
 }
 
 # Chosen to read naturally where the starter templates use each placeholder ("Hi {patient_first_name},",
@@ -26,6 +27,7 @@ FALLBACKS: dict[str, str] = {
     "dentist_name": "your dentist",
     "clinic_name": "our practice",
     "clinic_phone": "our usual number",
+    "team_member_name": "the team",
 }
 
 SAMPLE_PATIENT_FIRST_NAME = "Sam"

@@ -317,6 +317,7 @@ class PackEducation:
 class PackImage:
     image: CaseImage
     url: str
+    srcset: str = ""
 
 
 @dataclass(frozen=True)
@@ -336,6 +337,7 @@ class PackPage:
     options: list[PackOption]
     images: list[PackImage]
     education: list[PackEducation]
+    logo_url: str = ""
 
     @property
     def recommended(self) -> PackOption | None:
@@ -349,6 +351,7 @@ def placeholder_values(case: Case) -> dict[str, str]:
         "dentist_name": case.dentist.display_name,
         "clinic_name": case.clinic.name,
         "clinic_phone": national_phone(case.clinic),
+        "team_member_name": case.coordinator.display_name if case.coordinator_id and case.coordinator else "",
     }
 
 
@@ -358,9 +361,16 @@ def key_images(case: Case) -> list[CaseImage]:
     )
 
 
-def build_pack_page(case: Case, *, image_url: Callable[[CaseImage], str]) -> PackPage:
+def build_pack_page(
+    case: Case,
+    *,
+    image_url: Callable[[CaseImage], str],
+    image_srcset: Callable[[CaseImage], str] | None = None,
+    logo_url: str = "",
+) -> PackPage:
     """Everything the patient's pack page shows, with placeholders filled in for this patient.
-    `image_url` says where the reader fetches a picture (staff views now, the patient's own later)."""
+    `image_url` says where the reader fetches a picture (the staff preview's or the patient's own
+    routes), `image_srcset` the responsive sizes, `logo_url` the clinic's logo."""
     values = placeholder_values(case)
     template = case.template
 
@@ -419,8 +429,12 @@ def build_pack_page(case: Case, *, image_url: Callable[[CaseImage], str]) -> Pac
         aftercare=html(template.aftercare if template else ""),
         questions=questions,
         options=options,
-        images=[PackImage(image=image, url=image_url(image)) for image in key_images(case)],
+        images=[
+            PackImage(image=image, url=image_url(image), srcset=image_srcset(image) if image_srcset else "")
+            for image in key_images(case)
+        ],
         education=education,
+        logo_url=logo_url,
     )
 
 
