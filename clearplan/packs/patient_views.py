@@ -13,3 +13,7 @@ def patient_image(request: HttpRequest, image_id: uuid.UUID, size: str) -> HttpR
 
 def patient_logo(request: HttpRequest, clinic_id: uuid.UUID) -> HttpResponse:
     raise Http404
+
+
+def patient_open(request: HttpRequest, token: str) -> HttpResponse:
+    raise Http404
