@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "clearplan.pipeline",
     "clearplan.messaging",
     "clearplan.packs",
+    "clearplan.notifications",
     "clearplan.insights",
     "clearplan.web",
     "clearplan.demo",
