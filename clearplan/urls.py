@@ -11,6 +11,7 @@ urlpatterns = [
     path("patients/", include("clearplan.patients.urls")),
     path("cases/", include("clearplan.plans.urls")),
     path("", include("clearplan.packs.urls")),
+    path("notifications/", include("clearplan.notifications.urls")),
     path("conversations/", include("clearplan.messaging.urls")),
     path("insights/", include("clearplan.insights.urls")),
     path("settings/", include("clearplan.accounts.urls")),

@@ -30,6 +30,8 @@ from clearplan.accounts.forms import (
 )
 from clearplan.accounts.middleware import ACTIVE_CLINIC_SESSION_KEY
 from clearplan.accounts.models import Invitation
+from clearplan.notifications.forms import EmailChoicesForm
+from clearplan.notifications.services import email_choices_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -79,7 +81,12 @@ def profile(request: HttpRequest) -> HttpResponse:
     from allauth.mfa.models import Authenticator
 
     has_two_factor = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-    return render(request, "accounts/profile.html", {"form": form, "has_two_factor": has_two_factor})
+    email_choices_form = EmailChoicesForm(initial=email_choices_for(user))
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "has_two_factor": has_two_factor, "email_choices_form": email_choices_form},
+    )
 
 
 @require_POST

@@ -54,9 +54,9 @@ class Notification(models.Model):
 
 
 class EmailChoice(models.TextChoices):
-    MY_CASES = "my_cases", "For cases I coordinate or treat"
-    ALL_CASES = "all_cases", "For every case at my clinics"
-    NEVER = "never", "Never (in Clearplan only)"
+    MY_CASES = "my_cases", "Email me for cases I coordinate or treat"
+    ALL_CASES = "all_cases", "Email me for every case at my clinics"
+    NEVER = "never", "Don’t email me (show it in Clearplan only)"
 
 
 # What a staff member gets by email until they choose otherwise: replies that need a person,

@@ -23,6 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clearplan.accounts.models import Membership, User
+from clearplan.audit.models import AuditEvent
+from clearplan.audit.services import audit_record, changes_between
 from clearplan.messaging.services import email_send_later
 from clearplan.notifications.models import (
     DEFAULT_EMAIL,
@@ -33,6 +35,8 @@ from clearplan.notifications.models import (
 )
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from clearplan.accounts.models import Clinic
     from clearplan.plans.models import Case
 
@@ -159,11 +163,19 @@ def notifications_mark_all_read(*, user: User, clinics: QuerySet[Clinic]) -> int
         )
 
 
-def notification_preferences_set(*, user: User, choices: Mapping[str, str]) -> None:
+def notification_preferences_set(*, user: User, choices: Mapping[str, str], request: HttpRequest | None = None) -> None:
     """Store the user's email choice per kind. Choices equal to the default are stored too, so a
     later change of default does not change what someone chose."""
     with transaction.atomic():
+        before = email_choices_for(user)
+        after = dict(before)
         for kind, email in choices.items():
             kind = Kind(kind).value
-            email = EmailChoice(email).value
-            NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"email": email})
+            after[kind] = EmailChoice(email).value
+            NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"email": after[kind]})
+        changes = changes_between(
+            {f"email_{kind}": value for kind, value in before.items()},
+            {f"email_{kind}": value for kind, value in after.items()},
+        )
+        if changes:
+            audit_record(action=AuditEvent.Action.UPDATE, request=request, actor=user, obj=user, changes=changes)
