@@ -10,6 +10,7 @@ import dj_database_url
 
 from clearplan.lib.email_url import parse_email_url
 from clearplan.lib.env import ConfigurationError, env_bool, env_int, env_list, env_str
+from clearplan.lib.sms_url import parse_sms_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CLEARPLAN_VAR_DIR", str(BASE_DIR / "var")))
@@ -242,6 +243,20 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Clearplan <no-reply@clearplan.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 OUTBOX_DIR = VAR_DIR / "outbox"
+
+# ---------- SMS and delivery reports ----------
+# SMS_URL chooses the text-message provider (see clearplan/lib/sms_url.py): twilio://SID:TOKEN@host?from=...,
+# or outbox:// (files under OUTBOX_DIR/sms, demo and development only). Empty: SMS is not set up, and
+# sending a text message is refused with a message saying so.
+SMS_URL = env_str("SMS_URL", "outbox://" if (DEBUG or DEMO) else "")
+_SMS = parse_sms_url(SMS_URL, outbox_allowed=DEBUG or DEMO)
+SMS_BACKEND = _SMS.backend
+SMS_OPTIONS = _SMS.options
+# The address providers reach this installation at, for delivery reports (SMS status callbacks).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", SITE_URL).rstrip("/")
+# Shared secret of the mail relay's delivery reports to /hooks/email/events/; empty turns them off.
+EMAIL_EVENTS_SECRET = env_str("EMAIL_EVENTS_SECRET", "")
+# ---------- end of SMS ----------
 
 # Locale and time: stored in UTC, shown in each clinic's own zone.
 LANGUAGE_CODE = "en-au"

@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("clearplan.packs.urls")),
     path("notifications/", include("clearplan.notifications.urls")),
     path("conversations/", include("clearplan.messaging.urls")),
+    # Delivery reports from the SMS provider and the mail relay: signed, no session.
+    path("hooks/", include("clearplan.messaging.hook_urls")),
     path("insights/", include("clearplan.insights.urls")),
     path("settings/", include("clearplan.accounts.urls")),
     path("settings/audit/", include("clearplan.audit.urls")),

@@ -1,19 +1,26 @@
-"""Reading the demo outbox: only the messages stamped with the reader's organisation."""
+"""Reads: the demo outbox (only what belongs to the reader's organisation) and the messages on a case."""
 
 from __future__ import annotations
 
 import email
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesHeaderParser
 from typing import TYPE_CHECKING
 
+from clearplan.messaging.models import OutboundMessage
 from clearplan.messaging.outbox import MESSAGE_NAME, ORGANISATION_HEADER, SUFFIX, message_path, outbox_directory
+from clearplan.messaging.sms import SMS_OUTBOX_NAME, SMS_OUTBOX_SUFFIX, sms_outbox_directory
 
 if TYPE_CHECKING:
     from email.message import Message
     from pathlib import Path
+
+    from django.db.models import QuerySet
+
+    from clearplan.plans.models import Case
 
 OUTBOX_PAGE_SIZE = 200
 
@@ -120,4 +127,53 @@ def outbox_message(name: str, *, organisation: str) -> OutboxMessage | None:
         sent_at=sent_at,
         text=text_part.get_content() if text_part is not None else "",
         has_html=html_part is not None and html_part is not text_part,
+    )
+
+
+# ---------- Text messages in the demo outbox ----------
+
+
+@dataclass(frozen=True)
+class OutboxText:
+    name: str
+    to: str
+    body: str
+    sent_at: datetime
+
+
+def outbox_texts(*, organisation: str, limit: int = OUTBOX_PAGE_SIZE) -> list[OutboxText]:
+    """The newest `limit` text messages sent by the organisation's clinics (its public id), newest first."""
+    directory = sms_outbox_directory()
+    if not organisation or not directory.is_dir():
+        return []
+    texts = []
+    for path in directory.iterdir():
+        if path.suffix != SMS_OUTBOX_SUFFIX or not SMS_OUTBOX_NAME.fullmatch(path.stem):
+            continue
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            sent_at = datetime.fromisoformat(record["sent_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if not isinstance(record, dict) or record.get("organisation") != organisation:
+            continue
+        texts.append(
+            OutboxText(name=path.stem, to=str(record.get("to", "")), body=str(record.get("body", "")), sent_at=sent_at)
+        )
+    texts.sort(key=lambda text: (text.sent_at, text.name), reverse=True)
+    return texts[:limit]
+
+
+# ---------- Messages on a case ----------
+
+
+def messages_for_case(*, case: Case) -> QuerySet[OutboundMessage]:
+    """Every message about the case, newest first, with what the case page shows alongside."""
+    return OutboundMessage.objects.filter(case=case).select_related("sender", "clinic").order_by("-created_at", "-id")
+
+
+def failed_messages_for_case(*, case: Case) -> QuerySet[OutboundMessage]:
+    """The case's messages that were not delivered (failed or bounced), newest first."""
+    return messages_for_case(case=case).filter(
+        status__in=[OutboundMessage.Status.FAILED, OutboundMessage.Status.BOUNCED]
     )

@@ -1,4 +1,6 @@
-"""Background tasks for outgoing messages.
+"""Background tasks for outgoing messages: `deliver_message` for patient and clinic messages
+(OutboundMessage rows, by SMS or email), and `send_email` for staff emails (invitations,
+password resets) queued by `email_send_later`.
 
 Emails can carry health information and sign-in links, so nothing here writes an address,
 a subject or a message body to the log or into a stored error: log lines name the message
@@ -10,13 +12,21 @@ is replaced by a note carrying the reference (see `forget_arguments_when_finishe
 from __future__ import annotations
 
 import logging
-import smtplib
+from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
 from django_tasks import task
 
 from clearplan.lib.background import can_schedule_later, forget_arguments_when_finished, retry_later
 from clearplan.lib.retry import RetryPolicy
+from clearplan.messaging import delivery
+from clearplan.messaging.delivery import DeliveryFailed, failure_kind, is_transient
+from clearplan.messaging.failures import Failure
+from clearplan.messaging.models import OutboundMessage
+
+__all__ = ["deliver_message", "failure_kind", "is_transient", "requeue_stranded_messages", "send_email"]
 
 logger = logging.getLogger("clearplan.messaging.email")
 
@@ -30,36 +40,6 @@ class EmailNotDelivered(Exception):
 class EmailDeliveryDeferred(Exception):
     """One attempt failed and a later attempt is queued. Raised so the attempt is recorded
     as failed, with a message that carries no personal data."""
-
-
-def failure_kind(error: BaseException) -> str:
-    """The error's class and, for a mail server's refusal, its reply codes; never the
-    server's words, which often repeat the recipient's address."""
-    name = type(error).__name__
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = sorted({str(code) for code, _reply in error.recipients.values()})
-        return f"{name} {','.join(codes)}".strip()
-    if isinstance(error, smtplib.SMTPResponseException):
-        return f"{name} {error.smtp_code}"
-    return name
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether trying the same message again later could succeed.
-
-    Network trouble, time-outs and a mail server's 4xx replies (busy, greylisting, mailbox
-    temporarily full) are worth retrying; a 5xx refusal (no such mailbox, message rejected)
-    will be refused again. A failed sign-in to the mail server is retried: it is fixed in
-    the settings, and retrying gives the practice time to do that before messages are lost.
-    """
-    if isinstance(error, smtplib.SMTPAuthenticationError):
-        return True
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _reply in error.recipients.values()]
-        return any(400 <= code < 500 for code in codes)
-    if isinstance(error, smtplib.SMTPResponseException):
-        return not 500 <= error.smtp_code < 600
-    return isinstance(error, smtplib.SMTPException | OSError | TimeoutError)
 
 
 @task(queue_name="email")
@@ -138,3 +118,128 @@ def send_email(
 
 
 forget_arguments_when_finished(send_email, keep=("reference", "attempt"))
+
+
+# ---------- Messages (OutboundMessage) ----------
+
+MESSAGE_RETRY_POLICY = RetryPolicy()
+logger_messages = logging.getLogger("clearplan.messaging.delivery")
+
+
+class MessageNotDelivered(Exception):
+    """A message was given up on. The text names the message's reference and the kind of failure only."""
+
+
+class MessageDeliveryDeferred(Exception):
+    """One try failed and a later one is queued; raised so the task row records the failed try."""
+
+
+@task(queue_name="email")
+def deliver_message(*, message_id: str, attempt: int = 1) -> str:
+    """Send one OutboundMessage (its public id) exactly once: see clearplan/messaging/delivery.py.
+
+    Queued by `message_send`; transient failures are tried again following MESSAGE_RETRY_POLICY,
+    counting every try of the message, those cut short by a stopped worker included. `attempt`
+    numbers the task's own runs for the task table only.
+    """
+    message = delivery.claim(message_id)
+    if message is None:
+        return "nothing to send"
+    reference = message.reference
+    try:
+        provider_message_id = delivery.hand_to_provider(message)
+    except DeliveryFailed as failed:
+        failure = failed.failure
+        if not failure.transient:
+            delivery.record_failure(message, failure)
+            logger_messages.error("Message %s was refused and will not be retried (%s)", reference, failure.kind)
+            raise MessageNotDelivered(f"Message {reference} was refused ({failure.kind}).") from None
+        with transaction.atomic():
+            next_attempt_at = retry_later(
+                deliver_message,
+                attempt=message.attempts,
+                policy=MESSAGE_RETRY_POLICY,
+                kwargs={"message_id": message_id},
+            )
+            if next_attempt_at is None:
+                delivery.record_failure(message, delivery.gave_up(message, failure))
+            else:
+                delivery.record_retry(message, failure, next_attempt_at=next_attempt_at)
+        if next_attempt_at is None:
+            logger_messages.error(
+                "Message %s could not be sent after %d tries and has been given up (%s)",
+                reference,
+                message.attempts,
+                failure.kind,
+            )
+            raise MessageNotDelivered(
+                f"Message {reference} could not be sent after {message.attempts} tries ({failure.kind})."
+            ) from None
+        logger_messages.warning(
+            "Message %s try %d of %d failed (%s); trying again at %s",
+            reference,
+            message.attempts,
+            MESSAGE_RETRY_POLICY.max_attempts,
+            failure.kind,
+            next_attempt_at.isoformat(timespec="seconds"),
+        )
+        raise MessageDeliveryDeferred(
+            f"Message {reference} try {message.attempts} failed ({failure.kind}); "
+            f"next try at {next_attempt_at.isoformat(timespec='seconds')}."
+        ) from None
+    delivery.record_sent(message, provider_message_id)
+    logger_messages.info("Message %s sent on try %d", reference, message.attempts)
+    return "sent"
+
+
+# How long a message may be due without a task to send it before the worker's upkeep queues one.
+STRANDED_AFTER = timedelta(minutes=2)
+_STRANDED_BATCH = 200
+
+
+def requeue_stranded_messages(*, older_than: timedelta = STRANDED_AFTER) -> int:
+    """Queue a delivery task for each message that is due (or was being sent) but has no task
+    waiting or running for it: its task was never queued (the process stopped right after the
+    commit), or was marked failed after its worker stopped several times. A message whose tries
+    are used up is marked failed instead. Returns how many messages were queued or failed.
+
+    Runs in the worker's upkeep after abandoned tasks are handed back, so a message whose worker
+    died is normally retried by its own task, and this finds nothing.
+    """
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    if not isinstance(deliver_message.get_backend(), DatabaseBackend):
+        return 0
+    due = list(
+        OutboundMessage.objects.filter(
+            status__in=delivery.TO_BE_SENT, send_after__lte=timezone.now() - older_than
+        ).only("id", "public_id", "status", "attempts", "channel")[:_STRANDED_BATCH]
+    )
+    if not due:
+        return 0
+    pending = DBTaskResult.objects.filter(
+        task_path=deliver_message.module_path,
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+    ).values_list("args_kwargs", flat=True)
+    waiting = {str((stored or {}).get("kwargs", {}).get("message_id")) for stored in pending}
+    handled = 0
+    for message in due:
+        if str(message.public_id) in waiting:
+            continue
+        if message.attempts >= MESSAGE_RETRY_POLICY.max_attempts:
+            delivery.record_failure(
+                message,
+                Failure(
+                    kind="worker_lost",
+                    detail_for_staff="Clearplan stopped while sending this message several times, "
+                    "so it was not sent again.",
+                ),
+            )
+            logger_messages.error("Message %s was given up after its worker stopped too often", message.reference)
+        else:
+            deliver_message.enqueue(message_id=str(message.public_id), attempt=message.attempts + 1)
+            logger_messages.warning("Message %s had no task to send it; queued one", message.reference)
+        handled += 1
+    return handled

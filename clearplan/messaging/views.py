@@ -50,11 +50,22 @@ def conversations(request: HttpRequest) -> HttpResponse:
 @_outbox_reader_required
 def outbox(request: HttpRequest) -> HttpResponse:
     listing = selectors.outbox_messages(organisation=_organisation_id(request))
+    texts = selectors.outbox_texts(organisation=_organisation_id(request))
+    if texts:
+        # Text messages are shown whole (they carry links to patients' packs), so reading them is logged.
+        audit_record(
+            action=AuditEvent.Action.VIEW,
+            request=request,
+            object_type="outbox_sms",
+            object_label="Text messages in the demo outbox",
+            changes={"shown": len(texts)},
+        )
     return render(
         request,
         "messaging/outbox.html",
         {
             "messages_in_outbox": listing.messages,
+            "texts": texts,
             "total": listing.total,
             "organisation": request.user.organisation,
             "time_zone": request.clinic.time_zone,

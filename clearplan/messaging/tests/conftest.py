@@ -1,19 +1,30 @@
-"""A real SMTP server (aiosmtpd) on a free loopback port, and helpers to switch the task
-backend and point Django's email settings at a server."""
+"""A real SMTP server (aiosmtpd) and a fake SMS provider (Twilio's API over http.server), each
+on a free loopback port; helpers to switch the task backend and point Django's email and SMS
+settings at them; a patient and a case to write to."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
+import json
 import socket
 import threading
+import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from email import policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote
 
 import pytest
 from aiosmtpd.controller import Controller
 from django_tasks_db.management.commands.db_worker import Worker
+
+from clearplan.lib.sms_url import parse_sms_url
+from clearplan.patients.tests.factories import PatientFactory
+from clearplan.plans.models import Case
 
 IMMEDIATE_TASKS = {
     "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "email"]}
@@ -158,4 +169,155 @@ def clearplan_log_text(caplog) -> str:
     server's own log ("mail.log"), which records every message it receives."""
     return "\n".join(
         caplog.handler.format(record) for record in caplog.records if not record.name.startswith("mail.log")
+    )
+
+
+# ---------- A fake SMS provider speaking Twilio's Messages API ----------
+
+FAKE_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+FAKE_AUTH_TOKEN = "fake-auth-token-for-tests"
+FAKE_SENDER = "+61400000000"
+
+
+@dataclass
+class SmsRequest:
+    path: str
+    fields: dict[str, str]
+    idempotency_token: str
+    outcome: str  # "sent", "duplicate" (recognised by its idempotency token) or "refused"
+    sid: str
+
+
+@dataclass
+class FakeSmsProvider:
+    """Checks each request as Twilio would (path, basic auth, form fields, idempotency header),
+    keeps the messages it accepts, and answers a repeat of an idempotency token with the first
+    answer instead of sending again.
+
+    `refuse_with` queues answers (status, JSON body) for the next requests. With `hold_first`
+    the first message is accepted and recorded, then its answer is held until `release` is set
+    (the sender is killed meanwhile)."""
+
+    port: int = 0
+    refuse_with: list[tuple[int, dict]] = field(default_factory=list)
+    hold_first: bool = False
+    requests: list[SmsRequest] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    first_arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    _answers: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def delivered(self) -> list[SmsRequest]:
+        """The messages that went to phones: each idempotency token once."""
+        return [request for request in self.requests if request.outcome == "sent"]
+
+    def sms_url(self, *, sender: str = FAKE_SENDER) -> str:
+        return (
+            f"twilio://{FAKE_ACCOUNT_SID}:{FAKE_AUTH_TOKEN}@127.0.0.1:{self.port}"
+            f"?from={quote(sender, safe='')}&scheme=http&timeout=30"
+        )
+
+    def handle(self, handler: BaseHTTPRequestHandler) -> tuple[int, dict]:
+        expected_path = f"/2010-04-01/Accounts/{FAKE_ACCOUNT_SID}/Messages.json"
+        expected_auth = "Basic " + base64.b64encode(f"{FAKE_ACCOUNT_SID}:{FAKE_AUTH_TOKEN}".encode()).decode()
+        length = int(handler.headers.get("Content-Length", "0"))
+        fields = {name: values[0] for name, values in parse_qs(handler.rfile.read(length).decode()).items()}
+        token = handler.headers.get("I-Twilio-Idempotency-Token", "")
+        if handler.path != expected_path:
+            self.problems.append(f"path {handler.path}")
+            return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
+        if handler.headers.get("Authorization") != expected_auth:
+            self.problems.append("authorization")
+            return 401, {"code": 20003, "message": "Authenticate", "status": 401}
+        if not handler.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            self.problems.append("content type")
+        missing = {"To", "Body", "StatusCallback"} - set(fields)
+        if len({"From", "MessagingServiceSid"} & set(fields)) != 1:
+            missing.add("From")
+        if missing or not token:
+            self.problems.append(f"missing {sorted(missing)} token={bool(token)}")
+            return 400, {"code": 21604, "message": "A required parameter is missing", "status": 400}
+        with self._lock:
+            if token in self._answers:
+                sid = self._answers[token]
+                self.requests.append(SmsRequest(handler.path, fields, token, outcome="duplicate", sid=sid))
+                return 201, {"sid": sid, "status": "queued"}
+            if self.refuse_with:
+                status, body = self.refuse_with.pop(0)
+                self.requests.append(SmsRequest(handler.path, fields, token, outcome="refused", sid=""))
+                return status, body
+            sid = "SM" + uuid.uuid4().hex
+            self._answers[token] = sid
+            self.requests.append(SmsRequest(handler.path, fields, token, outcome="sent", sid=sid))
+            hold = self.hold_first and len(self.delivered) == 1
+        if hold:
+            self.first_arrived.set()
+            self.release.wait(timeout=120)
+        return 201, {"sid": sid, "status": "queued", "to": fields["To"]}
+
+
+def _provider_handler(provider: FakeSmsProvider) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            status, body = provider.handle(self)
+            content = json.dumps(body).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+            except OSError:
+                pass  # the sender was killed while its answer was held
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def sms_provider():
+    provider = FakeSmsProvider()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _provider_handler(provider))
+    server.daemon_threads = True
+    provider.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield provider
+    finally:
+        provider.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def send_sms_through(settings, provider: FakeSmsProvider) -> None:
+    sms = parse_sms_url(provider.sms_url(), outbox_allowed=False)
+    settings.SMS_BACKEND = sms.backend
+    settings.SMS_OPTIONS = sms.options
+    settings.PUBLIC_BASE_URL = "https://clearplan.example.com"
+
+
+# ---------- A patient and a case to write to ----------
+
+
+@pytest.fixture
+def patient(clinic):
+    return PatientFactory(
+        clinic=clinic, first_name="Mere", last_name="Ngata", mobile="+61491570678", email="mere.ngata@example.com"
+    )
+
+
+@pytest.fixture
+def case(patient, dentist):
+    return Case.objects.create(
+        clinic=patient.clinic,
+        patient=patient,
+        dentist=dentist,
+        conversation_date=date(2026, 3, 2),
+        plan_type="oral_health",
+        created_by=dentist,
     )

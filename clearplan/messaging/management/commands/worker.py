@@ -4,8 +4,9 @@ It is django-tasks-db's `db_worker` with two differences: it works through every
 unless told otherwise, and it keeps the task table in order, once before it starts and then
 every minute while it runs: tasks abandoned by a stopped worker go back to the queue (the
 database backend alone would leave them marked running for ever), secret arguments of
-finished tasks are cleared, and finished tasks older than TASKS_KEEP_FINISHED_DAYS are
-deleted.
+finished tasks are cleared, finished tasks older than TASKS_KEEP_FINISHED_DAYS are
+deleted, and a message that is due but has no task to send it (see
+`requeue_stranded_messages`) gets one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from clearplan.lib.background import PeriodicUpkeep, task_upkeep, worker_id_for_this_process
+from clearplan.lib.background import PeriodicUpkeep, Upkeep, task_upkeep, worker_id_for_this_process
+from clearplan.messaging.tasks import requeue_stranded_messages
 
 
 def _seconds(value: str) -> float:
@@ -27,6 +29,13 @@ def _seconds(value: str) -> float:
     if not 0 < seconds < float("inf"):
         raise ArgumentTypeError("must be a number of seconds above zero")
     return seconds
+
+
+def _upkeep(*, abandoned_after: timedelta, keep_finished_for: timedelta) -> Upkeep:
+    # Abandoned tasks first: a message whose worker stopped is then retried by its own task.
+    found = task_upkeep(abandoned_after=abandoned_after, keep_finished_for=keep_finished_for)
+    requeue_stranded_messages()
+    return found
 
 
 class Command(BaseCommand):
@@ -66,7 +75,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         minutes = options["abandoned_after_minutes"] or settings.TASKS_ABANDONED_AFTER_MINUTES
         upkeep = partial(
-            task_upkeep,
+            _upkeep,
             abandoned_after=timedelta(minutes=minutes),
             keep_finished_for=timedelta(days=settings.TASKS_KEEP_FINISHED_DAYS),
         )
