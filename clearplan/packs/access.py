@@ -27,13 +27,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.decorators import decorator_from_middleware
+from django.views.decorators.csrf import csrf_exempt
 
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import client_address
 from clearplan.packs.links import link_is_usable
-from clearplan.packs.models import DeviceType, PackLink, PackSession, PackVersion, Recipient, VerificationMethod
+from clearplan.packs.models import DeviceType, PackLink, PackSession, Recipient, VerificationMethod
+from clearplan.packs.versions import latest_version
 from clearplan.plans.services import CASE_RECORD_TYPE
 
 if TYPE_CHECKING:
@@ -41,7 +45,6 @@ if TYPE_CHECKING:
 
     from django.http import HttpRequest, HttpResponse
 
-    from clearplan.plans.models import Case
 
 logger = logging.getLogger(__name__)
 
@@ -226,14 +229,30 @@ def session_keep_alive(*, request: HttpRequest, session: PackSession, response: 
         set_session_cookie(response, request=request, key=key, session=session)
 
 
-def latest_version(case: Case) -> PackVersion | None:
-    return PackVersion.objects.filter(case=case).order_by("-number").first()
+class _PatientCsrfMiddleware(CsrfViewMiddleware):
+    """Patient pages send no Referer, and so browsers send `Origin: null` with their forms, which
+    Django's origin check refuses. The token check stays. Another site's form cannot pass it: it
+    cannot read the token, and both the pack cookie and Django's CSRF cookie are SameSite=Lax, so
+    a cross-site form carries neither."""
+
+    def _origin_verified(self, request: HttpRequest) -> bool:
+        return request.META.get("HTTP_ORIGIN") == "null" or super()._origin_verified(request)
+
+
+_patient_csrf_protect = decorator_from_middleware(_PatientCsrfMiddleware)
+
+
+def patient_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """CSRF protection for views that patient pages post forms to (patient_verified includes it)."""
+    return csrf_exempt(_patient_csrf_protect(view))
 
 
 def patient_verified(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """For patient views: a verified session on a working link, or the browser goes to /p/ (which
     asks to verify, or says the link has ended). Sets request.pack_session, pack_link, pack_case and
-    pack_version (the case's latest version), and sends the patient pages' headers."""
+    pack_version (the case's latest version), checks the CSRF token of forms posted from patient
+    pages (see _PatientCsrfMiddleware), and sends the patient pages' headers."""
+    protected = _patient_csrf_protect(view)
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -247,11 +266,11 @@ def patient_verified(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         request.pack_link = session.link  # type: ignore[attr-defined]
         request.pack_case = session.link.case  # type: ignore[attr-defined]
         request.pack_version = version  # type: ignore[attr-defined]
-        response = view(request, *args, **kwargs)
+        response = protected(request, *args, **kwargs)
         session_keep_alive(request=request, session=session, response=response)
         return patient_headers(response)
 
-    return wrapper
+    return csrf_exempt(wrapper)
 
 
 # ---------- Verification ----------
@@ -475,21 +494,24 @@ def _code_digest(session: PackSession, code: str) -> str:
 class CodeDestination:
     channel: str  # "sms" or "email"
     address: str
-    masked: str
+    masked: str  # for the team only ("mobile ending 678"); the patient's page says just "by text message"
 
 
 def code_destination(link: PackLink) -> CodeDestination | None:
-    """Where a code for this link goes: the recipient's own mobile, else their email."""
+    """Where a code for this link goes: the recipient's own mobile (when the practice can send SMS),
+    else their email."""
     patient = link.case.patient
     if link.recipient == Recipient.GUARDIAN:
         mobile, email = patient.guardian_mobile, patient.guardian_email
     else:
         mobile, email = patient.mobile, patient.email
-    if mobile:
-        return CodeDestination("sms", mobile, f"your mobile ending {mobile[-3:]}")
+    from clearplan.messaging.sms import sms_configured
+
+    if mobile and sms_configured():
+        return CodeDestination("sms", mobile, f"mobile ending {mobile[-3:]}")
     if email:
         local, _at, domain = email.rpartition("@")
-        return CodeDestination("email", email, f"your email {local[:1]}…@{domain}")
+        return CodeDestination("email", email, f"email {local[:1]}…@{domain}")
     return None
 
 
@@ -542,16 +564,25 @@ def code_send(*, request: HttpRequest, session: PackSession) -> PackSession:
             f"Your code for your treatment pack from {clinic.name} is {code}. It works for {CODE_MINUTES} minutes. "
             "If you did not ask for it, you can ignore this message."
         )
-        message_send(
-            clinic=clinic,
-            channel=destination.channel,
-            to=destination.address,
-            body=body,
-            purpose="verification_code",
-            subject=f"Your code from {clinic.name}" if destination.channel == "email" else "",
-            patient=link.case.patient,
-            case=link.case,
-        )
+        try:
+            message_send(
+                clinic=clinic,
+                channel=destination.channel,
+                to=destination.address,
+                body=body,
+                purpose="verification_code",
+                subject=f"Your code from {clinic.name}" if destination.channel == "email" else "",
+                patient=link.case.patient,
+                case=link.case,
+            )
+        except ValidationError:
+            # A number or address the practice must correct; the patient can only ask them.
+            logger.warning("A verification code could not be sent for pack link %s", str(link.public_id)[:8])
+            raise VerificationRefused(
+                f"We could not send a code to the details we have. Please contact {clinic.name}"
+                f"{call.replace(' or call us on', ' on')}.",
+                code="not_sent",
+            ) from None
         patient_audit(
             request=request,
             link=link,
