@@ -54,9 +54,10 @@ class Notification(models.Model):
 
 
 class EmailChoice(models.TextChoices):
-    MY_CASES = "my_cases", "Email me for cases I coordinate or treat"
-    ALL_CASES = "all_cases", "Email me for every case at my clinics"
-    NEVER = "never", "Don’t email me (show it in Clearplan only)"
+    # "My cases": the ones where the person is the treatment coordinator or the dentist.
+    MY_CASES = "my_cases", "Email me for my cases"
+    ALL_CASES = "all_cases", "Email me for every case"
+    NEVER = "never", "Don’t email me"
 
 
 # What a staff member gets by email until they choose otherwise: replies that need a person,

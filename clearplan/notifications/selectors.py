@@ -40,7 +40,10 @@ def get_notification_for_user(request: HttpRequest, public_id: uuid.UUID | str) 
         key = uuid.UUID(str(public_id))
     except ValueError as error:
         raise Http404("No such notification.") from error
+    clinics = getattr(request, "available_clinics", [])
     try:
-        return notifications_for(request.user, request.available_clinics).get(public_id=key)
+        return Notification.objects.select_related("clinic").get(
+            public_id=key, recipient_id=request.user.pk, clinic_id__in=_clinic_ids(clinics)
+        )
     except Notification.DoesNotExist as error:
         raise Http404("No such notification.") from error

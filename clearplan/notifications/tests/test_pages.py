@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from clearplan.accounts.models import Membership
 from clearplan.accounts.tests.factories import MembershipFactory
@@ -153,3 +155,15 @@ def test_an_unknown_email_choice_changes_nothing(coordinator, coordinator_client
 
     assert "Choose when to email you" in response.content.decode()
     assert not NotificationPreference.objects.filter(user=coordinator).exists()
+
+
+def test_times_read_as_just_now_minutes_ago_or_the_clinic_time(case, coordinator, coordinator_client):
+    written = datetime(2026, 3, 12, 8, 41, tzinfo=UTC)  # 7:41 pm in Sydney
+    with time_machine.travel(written, tick=False):
+        notify_team(case=case, kind="question", text="Mere Ngata asked a question")
+        assert ">Just now</time>" in coordinator_client.get("/notifications/").content.decode()
+    with time_machine.travel(written + timedelta(minutes=12), tick=False):
+        assert ">12 min ago</time>" in coordinator_client.get("/notifications/").content.decode()
+    with time_machine.travel(written + timedelta(days=2), tick=False):
+        coordinator_client.force_login(coordinator)  # a new session: the old one timed out while idle
+        assert ">12 Mar, 7:41 pm</time>" in coordinator_client.get("/notifications/").content.decode()
