@@ -22,6 +22,7 @@ from clearplan.accounts.services import clinic_create
 from clearplan.catalog.demo import load_demo_catalog
 from clearplan.demo import names
 from clearplan.demo.cases import load_demo_cases
+from clearplan.demo.packs import load_demo_packs
 from clearplan.patients.models import ADULT_AGE, Patient, clinic_today
 from clearplan.patients.search import fold
 from clearplan.patients.services import patient_create
@@ -187,6 +188,7 @@ def load_practice() -> LoadResult:
         _create_patients(clinics)
         load_demo_catalog(organisation, clinics.values(), by=admin)
         load_demo_cases(organisation)
+        load_demo_packs(organisation)
     return _result(organisation, created=True)
 
 
@@ -194,6 +196,7 @@ def _add_later_data(organisation: Organisation) -> None:
     admin = User.objects.filter(organisation=organisation, email=STAFF[0].email).first()
     load_demo_catalog(organisation, organisation.clinics.all(), by=admin)
     load_demo_cases(organisation)
+    load_demo_packs(organisation)
 
 
 def _result(organisation: Organisation | None, *, created: bool) -> LoadResult:

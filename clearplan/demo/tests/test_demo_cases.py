@@ -1,13 +1,16 @@
 """The demo practice's cases: about 150 plans that pass the same checks as a coordinator's, with
 drawn X-rays and photos (one of them DICOM) ready to show, loaded once."""
 
+import re
 from collections import Counter
+from datetime import datetime
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from clearplan.accounts.models import Membership, Organisation
 from clearplan.audit.guard import audit_purge_allowed
@@ -15,6 +18,9 @@ from clearplan.audit.models import AuditEvent
 from clearplan.demo.cases import ELECTIVE_SCENARIOS, MIX, SCENARIOS
 from clearplan.demo.practice import DEMO_ORGANISATION_ID, DEMO_PASSWORD
 from clearplan.lib.teeth import is_valid_fdi
+from clearplan.packs.links import link_for_token
+from clearplan.packs.models import ConsentSignature, PackLink, PackSend, PackVersion, PackVisit, PatientResponse
+from clearplan.packs.versions import digest
 from clearplan.patients import phones
 from clearplan.patients.models import Patient, clinic_today
 from clearplan.patients.search import fold
@@ -324,3 +330,42 @@ def test_a_demo_login_signs_in_and_finds_a_patient(demo_organisation, client):
     assert [patient.full_name for patient in results.context["patients"]] == ["Zoë O'Brien"]
     page = client.get(f"/patients/{results.context['patients'][0].public_id}/").content.decode()
     assert phones.for_display(results.context["patients"][0].mobile, country="AU") in page
+
+
+def test_the_demo_has_packs_sent_opened_answered_and_signed(demo_organisation):
+    sends = PackSend.objects.filter(case__clinic__organisation=demo_organisation)
+    assert 80 <= sends.count() <= 130
+    assert PackLink.objects.filter(first_opened_at__isnull=False).count() >= 50
+    assert PackVisit.objects.filter(device_type="phone").exists()
+    kinds = Counter(PatientResponse.objects.values_list("kind", flat=True))
+    assert kinds["proceed"] >= 10
+    assert kinds["question"] >= 5
+    assert kinds["not_now"] >= 3
+    assert ConsentSignature.objects.count() >= 5
+    for version in PackVersion.objects.all():
+        assert version.sha256 == digest(version.snapshot, version.body_html)
+    for signature in ConsentSignature.objects.select_related("version"):
+        assert signature.version_sha256 == signature.version.sha256
+        assert signature.consent_statements == signature.version.snapshot["consent_statements"]
+    for send in sends.select_related("case"):
+        assert send.send_at.astimezone(ZoneInfo(send.case.clinic.time_zone)).date() >= send.case.conversation_date
+
+
+def test_the_printed_patient_link_opens_with_the_printed_date_of_birth(demo_organisation):
+    output = load("--print-logins", "--url", "http://127.0.0.1:8000/")
+    path = re.search(r"http://127\.0\.0\.1:8000(/p/[A-Za-z0-9_-]{20,})", output).group(1)
+    day, month, year = re.search(r"date of birth: (\d{1,2}) (\w+) (\d{4})", output).groups()
+    browser = Client()
+    opened = browser.get(path)
+    assert opened.status_code == 302
+    assert opened["Location"] == "/p/"
+    assert "date of birth" in browser.get("/p/").content.decode()
+    month_number = datetime.strptime(month, "%B").month
+    answered = browser.post("/p/verify/", {"day": day, "month": str(month_number), "year": year})
+    assert answered.status_code == 302
+    page = browser.get("/p/").content.decode()
+    assert 'data-pack-section="options"' in page
+    # The demo link's pack was sent but not yet opened, so whoever tries it starts at the beginning.
+    link = link_for_token(path.removeprefix("/p/"))
+    assert link.visits.count() == 1
+    assert not link.case.pack_responses.exists()

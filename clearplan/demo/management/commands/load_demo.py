@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import NoReverseMatch, reverse
 
+from clearplan.demo.packs import demo_patient_link
 from clearplan.demo.practice import DEMO_PASSWORD, ORGANISATION_NAME, demo_logins, demo_organisation, load_practice
 
 
@@ -76,9 +77,24 @@ class Command(BaseCommand):
             row(*("-" * width for width in widths)),
             *(row(login.email, login.role, login.clinic) for login in logins),
             "",
+            *self._patient_link_lines(url),
             *self._outbox_lines(url),
         ]
         self.stdout.write("\n".join(lines))
+
+    def _patient_link_lines(self, url: str) -> list[str]:
+        link = demo_patient_link()
+        if link is None:
+            return []
+        born = f"{link.date_of_birth.day} {link.date_of_birth:%B %Y}"
+        return [
+            "Try the patient's side: open this treatment pack link (a phone-width window shows it as a patient would):",
+            "",
+            f"  {url.rstrip('/')}{link.path}",
+            "",
+            f"and verify with {link.first_name}'s date of birth: {born}.",
+            "",
+        ]
 
     def _outbox_lines(self, url: str) -> list[str]:
         try:
