@@ -20,9 +20,13 @@ from urllib.parse import parse_qs, quote
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.db import transaction
+from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 
 from clearplan.lib.sms_url import parse_sms_url
+from clearplan.messaging.models import OutboundMessage
+from clearplan.messaging.services import message_send
 from clearplan.patients.tests.factories import PatientFactory
 from clearplan.plans.models import Case
 
@@ -321,3 +325,44 @@ def case(patient, dentist):
         plan_type="oral_health",
         created_by=dentist,
     )
+
+
+PATIENT_MOBILE = "+61491570678"
+PATIENT_EMAIL = "mere.ngata@example.com"
+SMS_TEXT = "Hi Mere, your treatment plan from Harbour Dental is ready: https://clearplan.example.com/p/abc"
+
+
+def stored_message(case, **fields) -> OutboundMessage:
+    """A message row about `case` as the worker or a report would leave it, without sending
+    anything: an SMS, due now, unless `fields` say otherwise."""
+    values = {
+        "clinic": case.clinic,
+        "case": case,
+        "patient": case.patient,
+        "channel": "sms",
+        "purpose": "pack",
+        "to_address": PATIENT_MOBILE,
+        "body": "Your plan",
+        "send_after": timezone.now(),
+        **fields,
+    }
+    if values["channel"] == "email" and "to_address" not in fields:
+        values["to_address"] = PATIENT_EMAIL
+    return OutboundMessage.objects.create(**values)
+
+
+def queue_sms(case, sender, **overrides) -> OutboundMessage:
+    """A text message about `case` (or, with no case, `patient`) through message_send,
+    committed (so its task is queued)."""
+    arguments = {
+        "clinic": case.clinic if case is not None else overrides["patient"].clinic,
+        "channel": "sms",
+        "to": "0491 570 678",
+        "body": SMS_TEXT,
+        "purpose": "pack",
+        "case": case,
+        "sender": sender,
+        **overrides,
+    }
+    with transaction.atomic():
+        return message_send(**arguments)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from clearplan.messaging import delivery
 from clearplan.messaging.models import OutboundMessage
 from clearplan.messaging.signatures import email_events_signature, twilio_signature
-from clearplan.messaging.tests.conftest import FAKE_AUTH_TOKEN, send_sms_through
+from clearplan.messaging.tests.conftest import FAKE_AUTH_TOKEN, send_sms_through, stored_message
 
 EMAIL_SECRET = "relay-shared-secret"
 SMS_STATUS_PATH = "/hooks/sms/status/"
@@ -26,22 +26,9 @@ def hooks(settings, sms_provider):
     return Client(enforce_csrf_checks=True)
 
 
-def _message(clinic, case, **fields) -> OutboundMessage:
-    values = {
-        "clinic": clinic,
-        "case": case,
-        "patient": case.patient,
-        "channel": "sms",
-        "purpose": "pack",
-        "to_address": "+61491570678",
-        "body": "Your plan",
-        "send_after": timezone.now(),
-        "status": "sent",
-        "provider_message_id": "SM" + "a" * 32,
-        "sent_at": timezone.now(),
-        **fields,
-    }
-    return OutboundMessage.objects.create(**values)
+def _message(case, **fields) -> OutboundMessage:
+    values = {"status": "sent", "provider_message_id": "SM" + "a" * 32, "sent_at": timezone.now(), **fields}
+    return stored_message(case, **values)
 
 
 def _sms_status(client, fields: dict[str, str], *, query: str = "", signature: str | None = None, token=None):
@@ -62,8 +49,8 @@ def _email_event(client, report: dict, *, secret: str = EMAIL_SECRET, signature:
 
 
 @pytest.mark.django_db
-def test_a_signed_delivery_report_marks_the_text_message_delivered(hooks, clinic, case):
-    message = _message(clinic, case)
+def test_a_signed_delivery_report_marks_the_text_message_delivered(hooks, case):
+    message = _message(case)
 
     response = _sms_status(
         hooks, {"MessageSid": message.provider_message_id, "MessageStatus": "delivered", "AccountSid": "AC1"}
@@ -80,8 +67,8 @@ def test_a_signed_delivery_report_marks_the_text_message_delivered(hooks, clinic
     "signature",
     ["", "bm90IHRoZSBzaWduYXR1cmU=", twilio_signature("another-token", "https://clearplan.example.com/hooks/", [])],
 )
-def test_a_report_without_the_right_signature_is_refused(hooks, clinic, case, signature):
-    message = _message(clinic, case)
+def test_a_report_without_the_right_signature_is_refused(hooks, case, signature):
+    message = _message(case)
 
     response = _sms_status(
         hooks, {"MessageSid": message.provider_message_id, "MessageStatus": "failed"}, signature=signature
@@ -93,8 +80,8 @@ def test_a_report_without_the_right_signature_is_refused(hooks, clinic, case, si
 
 
 @pytest.mark.django_db
-def test_a_report_signed_for_other_fields_is_refused(hooks, clinic, case):
-    message = _message(clinic, case)
+def test_a_report_signed_for_other_fields_is_refused(hooks, case):
+    message = _message(case)
     signed_for = {"MessageSid": message.provider_message_id, "MessageStatus": "delivered"}
     signature = twilio_signature(FAKE_AUTH_TOKEN, "https://clearplan.example.com" + SMS_STATUS_PATH, signed_for.items())
 
@@ -104,8 +91,8 @@ def test_a_report_signed_for_other_fields_is_refused(hooks, clinic, case):
 
 
 @pytest.mark.django_db
-def test_a_report_for_an_unknown_message_is_answered_and_ignored(hooks, clinic, case):
-    message = _message(clinic, case)
+def test_a_report_for_an_unknown_message_is_answered_and_ignored(hooks, case):
+    message = _message(case)
 
     response = _sms_status(hooks, {"MessageSid": "SM" + "f" * 32, "MessageStatus": "failed", "ErrorCode": "30005"})
 
@@ -115,8 +102,8 @@ def test_a_report_for_an_unknown_message_is_answered_and_ignored(hooks, clinic, 
 
 
 @pytest.mark.django_db
-def test_statuses_only_move_forward(hooks, clinic, case):
-    message = _message(clinic, case)
+def test_statuses_only_move_forward(hooks, case):
+    message = _message(case)
     sid = message.provider_message_id
 
     for status in ("delivered", "sent", "queued", "sending"):
@@ -130,8 +117,8 @@ def test_statuses_only_move_forward(hooks, clinic, case):
 
 
 @pytest.mark.django_db
-def test_an_undelivered_text_message_shows_why_on_the_case(hooks, clinic, case, coordinator):
-    message = _message(clinic, case, sender=coordinator)
+def test_an_undelivered_text_message_shows_why_on_the_case(hooks, case, coordinator):
+    message = _message(case, sender=coordinator)
 
     _sms_status(
         hooks, {"MessageSid": message.provider_message_id, "MessageStatus": "undelivered", "ErrorCode": "30005"}
@@ -147,8 +134,8 @@ def test_an_undelivered_text_message_shows_why_on_the_case(hooks, clinic, case, 
 
 
 @pytest.mark.django_db
-def test_a_report_that_arrives_before_the_worker_recorded_the_id_still_finds_its_message(hooks, clinic, case):
-    message = _message(clinic, case, status="sending", provider_message_id="", sent_at=None)
+def test_a_report_that_arrives_before_the_worker_recorded_the_id_still_finds_its_message(hooks, case):
+    message = _message(case, status="sending", provider_message_id="", sent_at=None)
     sid = "SM" + "b" * 32
 
     response = _sms_status(
@@ -165,8 +152,8 @@ def test_a_report_that_arrives_before_the_worker_recorded_the_id_still_finds_its
 
 
 @pytest.mark.django_db
-def test_the_public_id_does_not_let_a_report_take_over_a_message_that_has_its_id(hooks, clinic, case):
-    message = _message(clinic, case)
+def test_the_public_id_does_not_let_a_report_take_over_a_message_that_has_its_id(hooks, case):
+    message = _message(case)
 
     _sms_status(hooks, {"MessageSid": "SM" + "c" * 32, "MessageStatus": "failed"}, query=f"message={message.public_id}")
 
@@ -176,9 +163,9 @@ def test_the_public_id_does_not_let_a_report_take_over_a_message_that_has_its_id
 
 
 @pytest.mark.django_db
-def test_sms_reports_are_refused_when_no_provider_is_set_up(hooks, settings, clinic, case):
+def test_sms_reports_are_refused_when_no_provider_is_set_up(hooks, settings, case):
     settings.SMS_BACKEND, settings.SMS_OPTIONS = "", {}
-    message = _message(clinic, case)
+    message = _message(case)
 
     response = _sms_status(hooks, {"MessageSid": message.provider_message_id, "MessageStatus": "delivered"})
 
@@ -194,20 +181,19 @@ def test_reports_are_posted_only(hooks):
 # ---------- Email events ----------
 
 
-def _email(clinic, case, **fields) -> OutboundMessage:
+def _email(case, **fields) -> OutboundMessage:
     values = {
         "channel": "email",
-        "to_address": "mere.ngata@example.com",
         "subject": "Your plan",
         "provider_message_id": "<" + "d" * 40 + "@clearplan.localhost>",
         **fields,
     }
-    return _message(clinic, case, **values)
+    return _message(case, **values)
 
 
 @pytest.mark.django_db
-def test_a_signed_email_event_marks_the_email_delivered(hooks, clinic, case):
-    message = _email(clinic, case)
+def test_a_signed_email_event_marks_the_email_delivered(hooks, case):
+    message = _email(case)
 
     response = _email_event(hooks, {"message_id": message.provider_message_id, "event": "delivered"})
 
@@ -218,8 +204,8 @@ def test_a_signed_email_event_marks_the_email_delivered(hooks, clinic, case):
 
 
 @pytest.mark.django_db
-def test_a_bounce_is_recorded_with_a_reason_staff_understand_and_never_the_relays_words(hooks, clinic, case):
-    message = _email(clinic, case)
+def test_a_bounce_is_recorded_with_a_reason_staff_understand_and_never_the_relays_words(hooks, case):
+    message = _email(case)
     bare_id = message.provider_message_id.strip("<>")
 
     _email_event(hooks, {"message_id": bare_id, "event": "bounced", "reason": "no_such_user"})
@@ -231,7 +217,7 @@ def test_a_bounce_is_recorded_with_a_reason_staff_understand_and_never_the_relay
     assert message.failure_detail_for_staff == "The patient's email address doesn't exist at their email provider."
     assert message.failure_next_step == "Check the email address on the patient's record and send again."
 
-    other = _email(clinic, case, provider_message_id="<" + "e" * 40 + "@clearplan.localhost>")
+    other = _email(case, provider_message_id="<" + "e" * 40 + "@clearplan.localhost>")
     _email_event(
         hooks,
         {"message_id": other.provider_message_id, "event": "failed", "reason": "550 mere.ngata@example.com unknown"},
@@ -242,8 +228,8 @@ def test_a_bounce_is_recorded_with_a_reason_staff_understand_and_never_the_relay
 
 
 @pytest.mark.django_db
-def test_a_bounce_after_delivery_is_still_recorded(hooks, clinic, case):
-    message = _email(clinic, case, status="delivered")
+def test_a_bounce_after_delivery_is_still_recorded(hooks, case):
+    message = _email(case, status="delivered")
 
     _email_event(hooks, {"message_id": message.provider_message_id, "event": "bounced", "reason": "mailbox_full"})
 
@@ -253,8 +239,8 @@ def test_a_bounce_after_delivery_is_still_recorded(hooks, clinic, case):
 
 
 @pytest.mark.django_db
-def test_email_events_with_a_wrong_or_missing_signature_are_refused(hooks, clinic, case):
-    message = _email(clinic, case)
+def test_email_events_with_a_wrong_or_missing_signature_are_refused(hooks, case):
+    message = _email(case)
     report = {"message_id": message.provider_message_id, "event": "bounced"}
 
     assert _email_event(hooks, report, secret="not-the-secret").status_code == 403
@@ -265,9 +251,9 @@ def test_email_events_with_a_wrong_or_missing_signature_are_refused(hooks, clini
 
 
 @pytest.mark.django_db
-def test_email_events_are_refused_while_no_secret_is_set(hooks, settings, clinic, case):
+def test_email_events_are_refused_while_no_secret_is_set(hooks, settings, case):
     settings.EMAIL_EVENTS_SECRET = ""
-    message = _email(clinic, case)
+    message = _email(case)
 
     response = _email_event(hooks, {"message_id": message.provider_message_id, "event": "bounced"}, secret="")
 

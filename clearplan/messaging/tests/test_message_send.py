@@ -11,14 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from clearplan.accounts.tests.factories import ClinicFactory
 from clearplan.audit.models import AuditEvent
 from clearplan.lib.sms_url import SMS_OUTBOX_BACKEND
 from clearplan.messaging.models import OutboundMessage
 from clearplan.messaging.selectors import failed_messages_for_case, messages_for_case
 from clearplan.messaging.services import message_cancel, message_send
 from clearplan.messaging.sms import sms_outbox_directory
-from clearplan.messaging.tests.conftest import DATABASE_TASKS, IMMEDIATE_TASKS
+from clearplan.messaging.tests.conftest import DATABASE_TASKS, IMMEDIATE_TASKS, queue_sms, stored_message
 from clearplan.patients.tests.factories import PatientFactory
 
 PACK_TEXT = "Hi Mere, here is your treatment plan from Harbour Dental: https://example.com/p/abc"
@@ -32,16 +31,7 @@ def sms_outbox(settings):
 
 
 def _send_sms(clinic, case, coordinator, **overrides):
-    arguments = {
-        "clinic": clinic,
-        "channel": "sms",
-        "to": "0491 570 678",
-        "body": PACK_TEXT,
-        "purpose": "pack",
-        "case": case,
-        "sender": coordinator,
-    }
-    return message_send(**{**arguments, **overrides})
+    return queue_sms(case, coordinator, **{"clinic": clinic, "body": PACK_TEXT, **overrides})
 
 
 def _outbox_texts() -> list[dict]:
@@ -249,42 +239,14 @@ def test_a_scheduled_message_can_be_cancelled_until_it_goes(settings, sms_outbox
 
 
 @pytest.mark.django_db
-def test_a_cases_messages_newest_first_and_its_failures(clinic, other_clinic, case, coordinator):
-    older = OutboundMessage.objects.create(
-        clinic=clinic,
-        case=case,
-        channel="sms",
-        purpose="pack",
-        to_address="+61491570678",
-        body="first",
-        send_after=timezone.now(),
-        status="failed",
-        failure_kind="sms_21211",
-    )
-    newer = OutboundMessage.objects.create(
-        clinic=clinic,
-        case=case,
-        channel="email",
-        purpose="pack",
-        to_address="mere.ngata@example.com",
-        subject="Plan",
-        body="second",
-        send_after=timezone.now(),
-        status="bounced",
-    )
-    sent = OutboundMessage.objects.create(
-        clinic=clinic,
-        case=case,
-        channel="sms",
-        purpose="pack",
-        to_address="+61491570678",
-        body="third",
-        send_after=timezone.now(),
-        status="delivered",
-    )
-    other_case_clinic = ClinicFactory(organisation=other_clinic.organisation)
+def test_a_cases_messages_newest_first_and_its_failures(case, other_clinic):
+    older = stored_message(case, status="failed", failure_kind="sms_21211")
+    newer = stored_message(case, channel="email", subject="Plan", status="bounced")
+    sent = stored_message(case, status="delivered")
+    elsewhere = PatientFactory(clinic=other_clinic)
     OutboundMessage.objects.create(
-        clinic=other_case_clinic,
+        clinic=other_clinic,
+        patient=elsewhere,
         channel="sms",
         purpose="other",
         to_address="+61491570111",

@@ -9,22 +9,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import time_machine
-from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
 from clearplan.messaging import delivery
 from clearplan.messaging.models import OutboundMessage
-from clearplan.messaging.services import message_send
 from clearplan.messaging.sms import SmsNotSent, send_sms
 from clearplan.messaging.tests.conftest import (
     DATABASE_TASKS,
     FAKE_SENDER,
+    SMS_TEXT,
     clearplan_log_text,
+    queue_sms,
     run_worker_until_idle,
     send_sms_through,
 )
 
-TEXT = "Hi Mere, your treatment plan from Harbour Dental is ready: https://clearplan.example.com/p/abc"
+TEXT = SMS_TEXT
 
 
 @pytest.fixture
@@ -34,23 +34,10 @@ def twilio(settings, sms_provider):
     return sms_provider
 
 
-def _queue_sms(clinic, case, coordinator) -> OutboundMessage:
-    with transaction.atomic():
-        return message_send(
-            clinic=clinic,
-            channel="sms",
-            to="0491 570 678",
-            body=TEXT,
-            purpose="pack",
-            case=case,
-            sender=coordinator,
-        )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_text_message_reaches_the_provider_as_twilio_expects(twilio, clinic, case, coordinator, caplog):
     caplog.set_level(logging.INFO)
-    message = _queue_sms(clinic, case, coordinator)
+    message = queue_sms(case, coordinator)
 
     run_worker_until_idle()
 
@@ -144,7 +131,7 @@ def test_a_refusal_fails_at_once_with_a_reason_staff_understand(
 ):
     # Twilio's own words repeat the number; they must not reach the message row or the logs.
     twilio.refuse_with.append((400, {"code": code, "message": "The 'To' number +61491570678 is bad", "status": 400}))
-    message = _queue_sms(clinic, case, coordinator)
+    message = queue_sms(case, coordinator)
 
     run_worker_until_idle()
 
@@ -162,7 +149,7 @@ def test_a_refusal_fails_at_once_with_a_reason_staff_understand(
 @pytest.mark.django_db(transaction=True)
 def test_a_busy_provider_is_tried_again_with_the_same_key_and_sends_once(twilio, clinic, case, coordinator):
     twilio.refuse_with.append((503, {"code": 20503, "message": "Service unavailable", "status": 503}))
-    message = _queue_sms(clinic, case, coordinator)
+    message = queue_sms(case, coordinator)
 
     run_worker_until_idle()
 
@@ -193,7 +180,7 @@ def test_an_unreachable_provider_is_tried_again_later(settings, closed_port, cli
         "from": FAKE_SENDER,
         "timeout": 5,
     }
-    message = _queue_sms(clinic, case, coordinator)
+    message = queue_sms(case, coordinator)
 
     run_worker_until_idle()
 
@@ -207,7 +194,7 @@ def test_an_unreachable_provider_is_tried_again_later(settings, closed_port, cli
 def test_a_message_already_finished_is_not_sent_again(settings, sms_provider, clinic, case, coordinator):
     send_sms_through(settings, sms_provider)
     settings.TASKS = DATABASE_TASKS
-    message = _queue_sms(clinic, case, coordinator)
+    message = queue_sms(case, coordinator)
     for status in ("sent", "delivered", "failed", "cancelled"):
         OutboundMessage.objects.filter(pk=message.pk).update(status=status)
         assert delivery.claim(str(message.public_id)) is None

@@ -9,78 +9,30 @@ finds it abandoned, sends it, and the server receives it exactly once.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection, transaction
+from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
 from clearplan.messaging.services import email_send_later
 from clearplan.messaging.tasks import send_email
 from clearplan.messaging.tests.conftest import DATABASE_TASKS
+from clearplan.messaging.tests.workers import start_worker, stop_worker, wait_until
 
-MANAGE_PY = Path(django_settings.BASE_DIR) / "manage.py"
+if TYPE_CHECKING:
+    from pathlib import Path
+
 RECIPIENT = "restart.test@example.com"
 TEXT = "Your plan for the crown on 26 is ready to review."
 
 
-def _database_url_for_this_test() -> str:
-    """The URL of the database this test is using right now (the test database)."""
-    database = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(database['NAME']).resolve()}"
-    if connection.vendor == "postgresql":
-        credentials = quote(database["USER"] or "", safe="")
-        if database.get("PASSWORD"):
-            credentials += ":" + quote(database["PASSWORD"], safe="")
-        host = database.get("HOST") or "localhost"
-        port = f":{database['PORT']}" if database.get("PORT") else ""
-        return f"postgres://{credentials}@{host}{port}/{quote(database['NAME'], safe='')}"
-    raise AssertionError(f"No worker set-up for the {connection.vendor} database")
-
-
 def _start_worker(log: Path, *extra: str, smtp_port: int) -> subprocess.Popen:
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "clearplan.settings",
-        "DATABASE_URL": _database_url_for_this_test(),
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "SECRET_KEY": "worker-restart-test",
-        "CLEARPLAN_VAR_DIR": str(django_settings.VAR_DIR),
-        "TASKS_BACKEND": "django_tasks_db.DatabaseBackend",
-        "PYTHONUNBUFFERED": "1",
-    }
-    environment.pop("DEBUG", None)
-    return subprocess.Popen(  # noqa: S603 - fixed arguments
-        [sys.executable, str(MANAGE_PY), "worker", "--queue-name", "email", "--interval", "0.2", *extra],
-        env=environment,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.kill()
-    process.wait(timeout=30)
-
-
-def _wait_until(condition, *, timeout: float, what: str, logs: list[Path]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    output = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')}" for log in logs if log.exists())
-    raise AssertionError(f"Timed out after {timeout} s waiting for {what}.\n{output}")
+    return start_worker(log, *extra, environment={"EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}"})
 
 
 @pytest.mark.slow
@@ -96,7 +48,7 @@ def test_an_email_task_survives_its_worker_being_killed_mid_send(settings, slow_
     first = _start_worker(first_log, smtp_port=slow_smtp_server.port)
     second = None
     try:
-        _wait_until(
+        wait_until(
             slow_smtp_server.handler.first_message_arrived.is_set,
             timeout=60,
             what="the first worker to start sending",
@@ -115,9 +67,9 @@ def test_an_email_task_survives_its_worker_being_killed_mid_send(settings, slow_
         second.wait(timeout=90)
         assert second.returncode == 0, second_log.read_text(errors="replace")
     finally:
-        _stop(first)
+        stop_worker(first)
         if second is not None:
-            _stop(second)
+            stop_worker(second)
 
     task.refresh_from_db()
     assert task.status == "SUCCESSFUL"
@@ -144,7 +96,7 @@ def test_a_running_worker_takes_over_a_task_abandoned_by_another_worker(settings
     log = tmp_path / "worker.log"
     worker = _start_worker(log, "--upkeep-every", "0.3", smtp_port=smtp_server.port)
     try:
-        _wait_until(
+        wait_until(
             lambda: log.exists() and "Starting worker" in log.read_text(errors="replace"),
             timeout=60,
             what="the worker to start",
@@ -167,12 +119,12 @@ def test_a_running_worker_takes_over_a_task_abandoned_by_another_worker(settings
                 status="RUNNING", worker_ids=[f"{socket.gethostname()[:30]}:{dead.pid}:4242:deadbeef"]
             )
 
-        _wait_until(lambda: len(smtp_server.deliveries) == 1, timeout=60, what="the abandoned email", logs=[log])
-        _wait_until(
+        wait_until(lambda: len(smtp_server.deliveries) == 1, timeout=60, what="the abandoned email", logs=[log])
+        wait_until(
             lambda: DBTaskResult.objects.get().status == "SUCCESSFUL", timeout=30, what="the task to finish", logs=[log]
         )
     finally:
-        _stop(worker)
+        stop_worker(worker)
 
     task = DBTaskResult.objects.get()
     assert len(task.worker_ids) == 2
