@@ -41,27 +41,30 @@ ensure_venv() {
 }
 
 # ensure_pdf_libraries: WeasyPrint (the pack and signed-consent PDFs) loads Pango, HarfBuzz and
-# fontconfig from the system, and needs at least one font. Installs them from Debian's packages
+# fontconfig from the system, and the fonts its stylesheet names. Installs them from Debian's packages
 # when missing (as root, or with passwordless sudo); otherwise stops and says what to install.
 # Call after ensure_venv.
-PDF_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-dejavu-core"
+PDF_PACKAGES="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-liberation fonts-dejavu-core"
 pdf_libraries_ok() {
   "$VENV/bin/python" -c 'import weasyprint' >/dev/null 2>&1 || return 1
   # HarfBuzz's subsetter makes small PDFs; WeasyPrint works without it, more slowly.
   if command -v ldconfig >/dev/null 2>&1; then ldconfig -p | grep -q 'libharfbuzz-subset\.so' || return 1; fi
-  if command -v fc-list >/dev/null 2>&1; then [ -n "$(fc-list)" ] || return 1; fi
+  # The PDF stylesheet's fonts: Liberation Sans for text, DejaVu for symbols and the typed signature.
+  if command -v fc-list >/dev/null 2>&1; then
+    fc-list | grep -q 'Liberation Sans' && fc-list | grep -q 'DejaVu Serif' || return 1
+  fi
   return 0
 }
 ensure_pdf_libraries() {
   pdf_libraries_ok && return 0
-  say "Installing the libraries PDFs are made with (Pango, HarfBuzz, a font) from Debian's packages"
+  say "Installing the libraries PDFs are made with (Pango, HarfBuzz, fonts) from Debian's packages"
   local sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo -n"
   # shellcheck disable=SC2086
   command -v apt-get >/dev/null 2>&1 && $sudo_cmd apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq $PDF_PACKAGES >/dev/null || true
   "$VENV/bin/python" -c 'import weasyprint' >/dev/null 2>&1 ||
-    fail "PDFs need Pango, HarfBuzz and a font. On Debian or Ubuntu: sudo apt-get install $PDF_PACKAGES
+    fail "PDFs need Pango, HarfBuzz and fonts. On Debian or Ubuntu: sudo apt-get install $PDF_PACKAGES
        (on macOS: brew install pango). Then run this again."
   pdf_libraries_ok || echo "Warning: PDFs will be made without HarfBuzz's subsetter or fonts; install: $PDF_PACKAGES" >&2
 }
