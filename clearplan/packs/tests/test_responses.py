@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone
 
 from clearplan.audit.models import AuditEvent
@@ -326,3 +327,169 @@ def test_the_page_state_preselects_the_option_the_patient_asked_for(session, ver
     assert next(statement[:20] for statement in state.statements) == "I have read this tre"
     assert not state.is_guardian
     assert state.patient_first_name == "Mere"
+
+
+# ---------- The pages ----------
+
+
+def patient_client(session_and_key, *, enforce_csrf: bool = False):
+    from django.test import Client
+
+    _session, cookie_key = session_and_key
+    client = Client(enforce_csrf_checks=enforce_csrf, HTTP_USER_AGENT=PHONE_BROWSER)
+    client.cookies[access.PACK_COOKIE] = cookie_key
+    return client
+
+
+def verified_session_with_key(link) -> tuple[PackSession, str]:
+    session, cookie_key = access.session_start(link=link, request=patient_request())
+    session.verified_at = timezone.now()
+    session.verified_by = link.verification
+    session.save(update_fields=["verified_at", "verified_by"])
+    return session, cookie_key
+
+
+@pytest.fixture
+def browser_session(link):
+    return verified_session_with_key(link)
+
+
+@pytest.fixture
+def client_for(browser_session):
+    return patient_client(browser_session)
+
+
+def form_data(prefix: str, version, **values) -> dict[str, object]:
+    data: dict[str, object] = {f"{prefix}-submission_key": key(), f"{prefix}-version": str(version.public_id)}
+    data.update({f"{prefix}-{name}": value for name, value in values.items()})
+    return data
+
+
+def test_the_pack_page_offers_the_three_choices_and_the_consent_form(client_for, version):
+    page = client_for.get(reverse("packs:patient_pack")).content.decode()
+    assert "What would you like to do?" in page
+    for choice in ("I’d like to proceed", "I have a question", "Not right now", "Consent and signature"):
+        assert choice in page
+    assert version.snapshot["consent_statements"][0] in page
+    assert 'autocomplete="name"' in page
+    # The recommended option is offered first, and marked.
+    assert page.index("Option A: crown") < page.index("Option B: denture")
+    assert "Recommended" in page
+    # A patient's own link is not asked who they are to the patient.
+    assert "relationship" not in page
+
+
+def test_asking_a_question_goes_back_to_the_pack_with_a_calm_confirmation(client_for, version, sendable_case):
+    data = form_data("question", version, message="Will I need time off work?")
+    response = client_for.post(reverse("packs:respond_question"), data)
+    assert response.status_code == 302
+    assert response["Location"] == "/p/#pack-done"
+    assert response["Cache-Control"] == "no-store"
+    assert PatientResponse.objects.get().message == "Will I need time off work?"
+    page = client_for.get("/p/").content.decode()
+    assert f"Thank you — we’ve told the team. {sendable_case.clinic.name} will be in touch." in page
+    assert 'id="pack-done"' in page
+    assert "You asked a question" in page
+    # Shown once: reading the pack again does not thank them again.
+    assert "we’ve told the team" not in client_for.get("/p/").content.decode()
+
+
+def test_asking_to_proceed_keeps_the_option_and_times_and_offers_to_sign(client_for, version):
+    denture = option_id(version, "Option B: denture")
+    data = form_data("proceed", version, option=denture, preferred_times="after 3 pm on Tuesdays")
+    data["proceed-times"] = ["Weekday mornings", "Saturdays"]
+    response = client_for.post(reverse("packs:respond_proceed"), data)
+    assert response.status_code == 302
+    proceed = PatientResponse.objects.get()
+    assert proceed.option_title == "Option B: denture"
+    assert proceed.preferred_times == "Weekday mornings; Saturdays; after 3 pm on Tuesdays"
+    page = client_for.get("/p/").content.decode()
+    assert "Sign your consent now" in page
+    # The consent form now has that option chosen (the recommended crown is listed first).
+    assert f'name="sign-option" value="{denture}" id="id_sign-option_1" checked' in page
+
+
+def test_not_right_now_with_a_reason(client_for, version):
+    response = client_for.post(reverse("packs:respond_not_now"), form_data("not-now", version, reason="cost"))
+    assert response.status_code == 302
+    assert PatientResponse.objects.get().reason == "cost"
+
+
+def test_an_empty_question_is_shown_again_at_the_field_and_nothing_is_saved(client_for, version):
+    response = client_for.post(reverse("packs:respond_question"), form_data("question", version, message="  "))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Type your question for the team." in page
+    assert 'aria-invalid="true"' in page
+    assert 'aria-describedby="id_question-message_helptext id_question-message_error"' in page
+    assert "Back to your pack" in page
+    assert not PatientResponse.objects.exists()
+
+
+def test_another_cases_option_is_refused_at_the_field(client_for, version, patient, template, dentist, coordinator):
+    other_option = another_case(patient, template, dentist, coordinator).options.get(title="Option A: crown")
+    response = client_for.post(
+        reverse("packs:respond_proceed"), form_data("proceed", version, option=str(other_option.public_id))
+    )
+    assert response.status_code == 400
+    assert "Choose one of the options in your pack." in response.content.decode()
+    assert not PatientResponse.objects.exists()
+
+
+def test_the_same_form_posted_twice_records_once(client_for, version):
+    data = form_data("question", version, message="Is parking available?")
+    first = client_for.post(reverse("packs:respond_question"), data)
+    second = client_for.post(reverse("packs:respond_question"), data)
+    assert first.status_code == second.status_code == 302
+    assert PatientResponse.objects.count() == 1
+
+
+def test_replies_need_the_forms_csrf_token(browser_session, version):
+    client = patient_client(browser_session, enforce_csrf=True)
+    response = client.post(reverse("packs:respond_question"), form_data("question", version, message="Hello"))
+    assert response.status_code == 403
+    assert not PatientResponse.objects.exists()
+    page = client.get(reverse("packs:respond_question"))
+    token = page.context["csrf_token"]
+    data = form_data("question", version, message="Hello")
+    data["csrfmiddlewaretoken"] = str(token)
+    assert client.post(reverse("packs:respond_question"), data).status_code == 302
+    assert PatientResponse.objects.count() == 1
+
+
+def test_an_unverified_session_is_sent_to_verify_and_nothing_is_saved(link, version):
+    session_and_key = access.session_start(link=link, request=patient_request())
+    client = patient_client(session_and_key)
+    for name, prefix in (("respond_question", "question"), ("respond_not_now", "not-now")):
+        response = client.post(reverse(f"packs:{name}"), form_data(prefix, version, message="Hi"))
+        assert response.status_code == 302
+        assert response["Location"] == reverse("packs:patient_pack")
+    assert not PatientResponse.objects.exists()
+
+
+def test_without_a_session_nothing_is_saved(version):
+    from django.test import Client
+
+    response = Client().post(reverse("packs:respond_question"), form_data("question", version, message="Hi"))
+    assert response.status_code == 302
+    assert not PatientResponse.objects.exists()
+
+
+def test_a_revoked_link_cannot_reply_from_an_open_page(client_for, link, version, coordinator):
+    link_revoke(link=link, by=coordinator)
+    response = client_for.post(reverse("packs:respond_question"), form_data("question", version, message="Hi"))
+    assert response.status_code == 302
+    assert not PatientResponse.objects.exists()
+
+
+def test_each_form_also_opens_on_its_own_page(client_for):
+    for name, heading in (
+        ("respond_proceed", "I’d like to proceed"),
+        ("respond_question", "I have a question"),
+        ("respond_not_now", "Not right now"),
+        ("sign", "Consent and signature"),
+    ):
+        response = client_for.get(reverse(f"packs:{name}"))
+        assert response.status_code == 200
+        assert f"<h1>{heading}</h1>" in response.content.decode()
+        assert response["Referrer-Policy"] == "no-referrer"

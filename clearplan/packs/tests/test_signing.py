@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from clearplan.audit.models import AuditEvent
 from clearplan.notifications.models import Notification
-from clearplan.packs.models import ConsentSignature, PatientResponse
+from clearplan.packs.links import link_create
+from clearplan.packs.models import ConsentSignature, PatientResponse, Recipient
 from clearplan.packs.responses import (
     ALREADY_SIGNED,
     UPDATED_SINCE_READ,
@@ -21,13 +24,17 @@ from clearplan.packs.responses import (
     signature_record,
 )
 from clearplan.packs.tests.test_responses import (  # noqa: F401  (fixtures)
+    browser_session,
+    client_for,
     guardian_session,
     key,
     link,
     option_id,
+    patient_client,
     patient_request,
     session,
     start_session,
+    verified_session_with_key,
     version,
 )
 from clearplan.packs.versions import pack_version_freeze
@@ -261,3 +268,122 @@ def test_the_signed_pdf_is_made_once_the_signature_is_committed(session, version
     assert len(signature.pdf_sha256) == 64
     with signature.pdf.open("rb") as stored:
         assert stored.read(5) == b"%PDF-"
+
+
+# ---------- Signing from the pack page ----------
+
+
+def sign_data(version, **values):
+    data = {
+        "sign-submission_key": key(),
+        "sign-version": str(version.public_id),
+        "sign-option": option_id(version, "Option A: crown"),
+        "sign-statements": [str(index) for index in range(len(version.snapshot["consent_statements"]))],
+        "sign-signer_name": "Zoë O'Brien",
+    }
+    data.update({f"sign-{name}": value for name, value in values.items()})
+    return data
+
+
+def test_signing_from_the_page_shows_who_signed_and_offers_the_signed_copy(
+    client_for, version, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for.post(reverse("packs:sign"), sign_data(version, drawn_signature="M 10 10 L 200 150"))
+    assert response.status_code == 302
+    assert response["Location"] == "/p/#pack-done"
+    signature = ConsentSignature.objects.get()
+    assert signature.signer_name == "Zoë O'Brien"
+    assert signature.drawn_signature == "M 10 10 L 200 150"
+    assert "iPhone" in signature.user_agent
+    page = client_for.get("/p/").content.decode()
+    signed_on = signature.signed_at.astimezone(ZoneInfo(version.case.clinic.time_zone))
+    assert f"Signed by Zoë O&#x27;Brien on {signed_on.day} {signed_on:%B %Y}" in page
+    pdf_url = reverse("packs:signed_pdf", args=[signature.public_id])
+    assert pdf_url in page
+    assert 'action="/p/sign/"' not in page
+    download = client_for.get(pdf_url)
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/pdf"
+    assert b"".join(download.streaming_content).startswith(b"%PDF-")
+    assert "Zo" not in download["Content-Disposition"]
+
+
+def test_a_problem_shows_the_form_again_with_each_message_at_its_field(client_for, version):
+    response = client_for.post(reverse("packs:sign"), sign_data(version, statements=["0"], signer_name=""))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Type your full name to sign." in page
+    assert "Still to tick" in page
+    assert 'aria-invalid="true"' in page
+    assert 'href="#id_sign-signer_name"' in page
+    assert 'href="#id_sign-statements"' in page
+    # What was ticked stays ticked.
+    assert 'value="0" id="id_sign-statements_0" aria-invalid="true" checked' in page
+    assert not ConsentSignature.objects.exists()
+
+
+def test_a_refused_drawing_is_not_sent_again(client_for, version):
+    response = client_for.post(reverse("packs:sign"), sign_data(version, drawn_signature="M 0 0 <script>"))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The drawn signature could not be read" in page
+    assert "<script>" not in page.split("</h1>", 1)[1].split("signature.js")[0]
+    assert 'name="sign-drawn_signature" id="id_sign-drawn_signature" value=""' in page
+
+
+def test_signing_a_version_that_has_since_been_updated_is_refused(client_for, version, sendable_case, coordinator):
+    pack_version_freeze(case=sendable_case, by=coordinator)
+    response = client_for.post(reverse("packs:sign"), sign_data(version))
+    assert response.status_code == 400
+    assert "This pack was updated — please read the latest version before signing" in response.content.decode()
+    assert not ConsentSignature.objects.exists()
+
+
+def test_after_an_update_the_page_says_a_new_signature_is_needed(client_for, version, sendable_case, coordinator):
+    assert client_for.post(reverse("packs:sign"), sign_data(version)).status_code == 302
+    pack_version_freeze(case=sendable_case, by=coordinator)
+    page = client_for.get("/p/").content.decode()
+    assert "this version needs a new signature" in page
+    assert 'action="/p/sign/"' in page
+
+
+def test_a_guardian_is_asked_how_they_are_related(sendable_case, coordinator, version):
+    patient = sendable_case.patient
+    patient.guardian_name = "Aroha Ngata"
+    patient.save()
+    guardian_link = link_create(case=sendable_case, recipient=Recipient.GUARDIAN, by=coordinator)[0]
+    client = patient_client(verified_session_with_key(guardian_link))
+    page = client.get("/p/").content.decode()
+    assert "Your relationship to Mere" in page
+    assert "You are signing for Mere." in page
+    refused = client.post(reverse("packs:sign"), sign_data(version, signer_name="Aroha Ngata"))
+    assert refused.status_code == 400
+    assert "Choose how you are related to Mere." in refused.content.decode()
+    signed = client.post(reverse("packs:sign"), sign_data(version, signer_name="Aroha Ngata", relationship="parent"))
+    assert signed.status_code == 302
+    assert ConsentSignature.objects.get().relationship == "parent"
+    assert "As Mere’s parent, you agreed" in client.get("/p/").content.decode()
+
+
+def test_signing_needs_the_forms_csrf_token(browser_session, version):
+    client = patient_client(browser_session, enforce_csrf=True)
+    assert client.post(reverse("packs:sign"), sign_data(version)).status_code == 403
+    assert not ConsentSignature.objects.exists()
+
+
+def test_another_cases_signed_copy_is_not_reachable(client_for, version, patient, template, dentist, coordinator):
+    from clearplan.packs.tests.conftest import add_key_image
+    from clearplan.packs.tests.test_responses import another_case
+
+    other_case = another_case(patient, template, dentist, coordinator)
+    other_case.options.filter(title="Option B: denture").delete()
+    add_key_image(other_case, coordinator, 1, "Another X-ray")
+    other_version = pack_version_freeze(case=other_case, by=coordinator)
+    other_session = start_session(link_create(case=other_case, by=coordinator)[0])
+    other_signature = sign(other_session, other_version)
+    assert client_for.get(reverse("packs:signed_pdf", args=[other_signature.public_id])).status_code == 404
+    assert client_for.get(reverse("packs:signed_pdf", args=[uuid.uuid4()])).status_code == 404
+    # Its own case's signed copy is there.
+    own = sign(start_session(link_create(case=version.case, by=coordinator)[0]), version)
+    assert client_for.get(reverse("packs:signed_pdf", args=[own.public_id])).status_code == 200
