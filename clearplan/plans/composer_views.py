@@ -1,4 +1,5 @@
-"""The composer's pages: Template · Plan · Images · Preview, then "Ready to send".
+"""The composer's pages: Template · Plan · Images · Preview, then "Ready to send" and Send (the send
+form itself is clearplan/packs/staff_views.py).
 
 Each page reads its case through `get_case_for_user` (another clinic's case is a 404) and is
 audited like the case page. Searching for a patient is posted, so no name is put in an address.
@@ -28,17 +29,18 @@ from clearplan.plans.models import Case, CaseImage
 from clearplan.plans.selectors import get_case_for_user, get_option_of_case, options_with_totals
 from clearplan.plans.views import audit_case_view, line_add_form, new_case_initial, procedures_for_case
 
-STEPS = (("template", "Template"), ("plan", "Plan"), ("images", "Images"), ("preview", "Preview"))
+STEPS = (("template", "Template"), ("plan", "Plan"), ("images", "Images"), ("preview", "Preview"), ("send", "Send"))
 BRAND_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 DEFAULT_BRAND = "#1F6F78"
 
 
-def _steps(current: str, case: Case | None) -> list[dict[str, Any]]:
+def composer_steps(current: str, case: Case | None) -> list[dict[str, Any]]:
     names = [name for name, _ in STEPS]
     urls = {
         "plan": reverse("plans:compose_plan", args=[case.public_id]) if case else "",
         "images": reverse("plans:compose_images", args=[case.public_id]) if case else "",
         "preview": reverse("plans:compose_preview", args=[case.public_id]) if case else "",
+        "send": reverse("packs:send", args=[case.public_id]) if case and case.ready_at else "",
         "template": "",
     }
     return [
@@ -70,7 +72,7 @@ def compose_start(request: HttpRequest) -> HttpResponse:
     else:
         form = PatientSearchForm()
     recent = list(patients_of(clinic).order_by("-updated_at", "-id")[:8])
-    context = {"form": form, "results": results, "recent": recent, "steps": _steps("template", None)}
+    context = {"form": form, "results": results, "recent": recent, "steps": composer_steps("template", None)}
     return render(request, "plans/composer/start.html", context)
 
 
@@ -106,7 +108,7 @@ def compose_template(request: HttpRequest, patient_id: uuid.UUID) -> HttpRespons
         "patient": patient,
         "groups": pack_templates_by_plan_type(clinic.organisation),
         "chosen": str(chosen) if chosen else "",
-        "steps": _steps("template", None),
+        "steps": composer_steps("template", None),
     }
     return render(request, "plans/composer/template.html", context, status=400 if form.errors else 200)
 
@@ -132,7 +134,7 @@ def _render_plan(
                 "suggestions": suggestion_form if found else None,
             }
         )
-    context = {"case": case, "patient": case.patient, "items": items, "steps": _steps("plan", case)}
+    context = {"case": case, "patient": case.patient, "items": items, "steps": composer_steps("plan", case)}
     return render(request, "plans/composer/plan.html", context, status=status)
 
 
@@ -166,7 +168,7 @@ def compose_images(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Step 3: upload pictures and choose the key images (the case page's own images card)."""
     case = get_case_for_user(request, public_id)
     audit_case_view(request, case)
-    context = {"case": case, "patient": case.patient, "steps": _steps("images", case), "upload_form": None}
+    context = {"case": case, "patient": case.patient, "steps": composer_steps("images", case), "upload_form": None}
     return render(request, "plans/composer/images.html", context)
 
 
@@ -177,7 +179,7 @@ def compose_preview(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     case = get_case_for_user(request, public_id)
     audit_case_view(request, case)
     pack = composer.build_pack_page(case, image_url=_image_url)
-    context = {"case": case, "patient": case.patient, "pack": pack, "steps": _steps("preview", case)}
+    context = {"case": case, "patient": case.patient, "pack": pack, "steps": composer_steps("preview", case)}
     return render(request, "plans/composer/preview.html", context)
 
 
@@ -202,7 +204,7 @@ def compose_ready(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             messages.error(request, message)
         return redirect("plans:compose_preview", case.public_id)
     messages.success(request, "The pack is ready to send. You can still change it until it is sent.")
-    return redirect("plans:detail", case.public_id)
+    return redirect("packs:send", case.public_id)
 
 
 @require_GET
