@@ -23,7 +23,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -62,7 +62,7 @@ CODE_MINUTES = 10
 CODE_RESEND_SECONDS = 60
 CODE_SENDS_PER_HOUR = 5
 
-ACTOR_LABELS = {
+ACTOR_LABELS: dict[str, str] = {
     Recipient.PATIENT: "Patient (pack link)",
     Recipient.GUARDIAN: "Parent or guardian (pack link)",
 }
@@ -236,10 +236,14 @@ class _PatientCsrfMiddleware(CsrfViewMiddleware):
     a cross-site form carries neither."""
 
     def _origin_verified(self, request: HttpRequest) -> bool:
-        return request.META.get("HTTP_ORIGIN") == "null" or super()._origin_verified(request)
+        # (_origin_verified is Django's own, missing from the type stubs.)
+        return request.META.get("HTTP_ORIGIN") == "null" or super()._origin_verified(request)  # type: ignore[misc]
 
 
-_patient_csrf_protect = decorator_from_middleware(_PatientCsrfMiddleware)
+_patient_csrf_protect = cast(
+    "Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]",
+    decorator_from_middleware(_PatientCsrfMiddleware),
+)
 
 
 def patient_form(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
