@@ -11,7 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from clearplan.catalog.placeholders import placeholder_problem
-from clearplan.catalog.template_services import REQUIRED_TEXT
+from clearplan.catalog.template_services import EMAIL_SUBJECT_MAX, REQUIRED_TEXT, SMS_MESSAGE_MAX
 from clearplan.plans.models import PlanType
 
 TEXT_FIELDS = (
@@ -22,6 +22,9 @@ TEXT_FIELDS = (
     "next_steps",
     "aftercare",
     "sending_script",
+    "sms_message",
+    "email_subject",
+    "email_message",
 )
 
 
@@ -60,6 +63,11 @@ def questions_from_text(text: str) -> list[dict[str, str]]:
     return result
 
 
+def statements_from_text(text: str) -> list[str]:
+    """One consent statement a line; blank lines are ignored."""
+    return [line.strip() for line in (text or "").replace("\r\n", "\n").split("\n") if line.strip()]
+
+
 class PackTemplateForm(forms.Form):
     name = forms.CharField(max_length=120, required=False, label="Name")
     plan_type = forms.ChoiceField(choices=PlanType.choices, label="Plan type")
@@ -93,6 +101,30 @@ class PackTemplateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="For the team member, not shown to the patient.",
     )
+    sms_message = forms.CharField(
+        required=False,
+        label="Text message",
+        max_length=SMS_MESSAGE_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Sent with the pack by SMS. The link to the pack is added after it. "
+        "The team member can change the words before sending.",
+    )
+    email_subject = forms.CharField(
+        required=False, label="Email subject", max_length=EMAIL_SUBJECT_MAX, help_text="Keep it to one line."
+    )
+    email_message = forms.CharField(
+        required=False,
+        label="Email",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Sent with the pack by email, followed by a button “Open your treatment pack”. "
+        "Keep treatment details for the pack itself.",
+    )
+    consent_statements = forms.CharField(
+        required=False,
+        label="Consent statements",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="One statement per line. The patient ticks each one before signing.",
+    )
     default_options = forms.CharField(
         required=False,
         label="Options to start from",
@@ -103,7 +135,16 @@ class PackTemplateForm(forms.Form):
     )
 
     # The service checks these too, for templates saved other ways than this form.
-    REQUIRED = ("name", "cover_message", "what_we_found", "next_steps", "sending_script")
+    REQUIRED = (
+        "name",
+        "cover_message",
+        "what_we_found",
+        "next_steps",
+        "sending_script",
+        "sms_message",
+        "email_subject",
+        "email_message",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -115,11 +156,25 @@ class PackTemplateForm(forms.Form):
     def initial_for(cls, content: dict[str, Any]) -> dict[str, Any]:
         initial = dict(content)
         initial["questions"] = questions_to_text(content.get("questions") or [])
+        initial["consent_statements"] = "\n".join(content.get("consent_statements") or [])
         initial["default_options"] = json.dumps(content.get("default_options") or [], indent=2, ensure_ascii=False)
         return initial
 
     def clean_questions(self) -> list[dict[str, str]]:
         return questions_from_text(self.cleaned_data.get("questions") or "")
+
+    def clean_consent_statements(self) -> list[str]:
+        statements = statements_from_text(self.cleaned_data.get("consent_statements") or "")
+        if not statements:
+            raise ValidationError("Write at least one statement the patient agrees to by signing.")
+        problems = []
+        for number, statement in enumerate(statements, start=1):
+            problem = placeholder_problem(statement)
+            if problem:
+                problems.append(f"Line {number}: {problem}")
+        if problems:
+            raise ValidationError(problems)
+        return statements
 
     def clean_default_options(self) -> Any:
         text = (self.cleaned_data.get("default_options") or "").strip()
@@ -152,6 +207,7 @@ class PackTemplateForm(forms.Form):
             data["questions"] = questions_from_text(data["questions"])
         except ValidationError:
             data["questions"] = []
+        data["consent_statements"] = statements_from_text(data["consent_statements"])
         try:
             data["default_options"] = json.loads(data["default_options"] or "[]")
         except json.JSONDecodeError:

@@ -15,7 +15,16 @@ from clearplan.accounts.models import Organisation
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record, changes_between
 from clearplan.catalog.data.starter_templates import STARTER_EDUCATION, STARTER_TEMPLATES
-from clearplan.catalog.models import EducationItem, PackTemplate, Procedure, normalise_code
+from clearplan.catalog.models import (
+    DEFAULT_CONSENT_STATEMENTS,
+    DEFAULT_EMAIL_MESSAGE,
+    DEFAULT_EMAIL_SUBJECT,
+    DEFAULT_SMS_MESSAGE,
+    EducationItem,
+    PackTemplate,
+    Procedure,
+    normalise_code,
+)
 from clearplan.catalog.placeholders import placeholder_problem
 from clearplan.plans.models import PlanType
 
@@ -36,14 +45,38 @@ TEXT_FIELDS = (
     "aftercare",
     "sending_script",
 )
+# The messages that carry the patient's link (the link itself is always added after them).
+MESSAGE_FIELDS = ("sms_message", "email_subject", "email_message")
+MESSAGE_DEFAULTS = {
+    "sms_message": DEFAULT_SMS_MESSAGE,
+    "email_subject": DEFAULT_EMAIL_SUBJECT,
+    "email_message": DEFAULT_EMAIL_MESSAGE,
+}
 REQUIRED_TEXT = {
     "name": "Give the template a name the team will recognise, such as “Crown”.",
     "cover_message": "Write the cover message the patient reads first.",
     "what_we_found": "Write the “What we found” section.",
     "next_steps": "Write the “Next steps” section.",
     "sending_script": "Write what the team member can say when sending the pack.",
+    "sms_message": "Write the text message that carries the link to the pack.",
+    "email_subject": "Write the subject of the email that carries the link to the pack.",
+    "email_message": "Write the email that carries the link to the pack.",
 }
-TEMPLATE_FIELDS = ("name", "plan_type", "treatments", *TEXT_FIELDS, "questions", "default_options")
+TEMPLATE_FIELDS = (
+    "name",
+    "plan_type",
+    "treatments",
+    *TEXT_FIELDS,
+    *MESSAGE_FIELDS,
+    "questions",
+    "consent_statements",
+    "default_options",
+)
+# A text message of about three parts before the link; a subject that fits one line.
+SMS_MESSAGE_MAX = 480
+EMAIL_SUBJECT_MAX = 200
+MAX_CONSENT_STATEMENTS = 10
+CONSENT_STATEMENT_MAX = 500
 
 MAX_QUESTIONS = 12
 MAX_OPTIONS = 5
@@ -75,6 +108,32 @@ def clean_questions(value: Any) -> list[dict[str, str]]:
                 raise ValidationError(f"Question {number}: {problem}")
         cleaned.append({"question": question.strip(), "answer": answer.strip()})
     return cleaned
+
+
+def clean_consent_statements(value: Any) -> list[str]:
+    """What the patient agrees to by signing: one to ten statements, each ticked separately."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Consent statements must be a list of sentences.")
+    statements = [" ".join(item.split()) for item in value if item.strip()]
+    if not statements:
+        raise ValidationError("Write at least one statement the patient agrees to by signing.")
+    if len(statements) > MAX_CONSENT_STATEMENTS:
+        raise ValidationError(f"Keep to {MAX_CONSENT_STATEMENTS} statements at most, so patients read each one.")
+    for number, statement in enumerate(statements, start=1):
+        if len(statement) > CONSENT_STATEMENT_MAX:
+            raise ValidationError(f"Statement {number} is longer than {CONSENT_STATEMENT_MAX} characters.")
+        problem = placeholder_problem(statement)
+        if problem:
+            raise ValidationError(f"Statement {number}: {problem}")
+    return statements
+
+
+def _message_problem(field: str, text: str) -> str | None:
+    if field == "sms_message" and len(text) > SMS_MESSAGE_MAX:
+        return f"Keep the text message to {SMS_MESSAGE_MAX} characters; the link is added after it."
+    if field == "email_subject" and ("\n" in text or len(text) > EMAIL_SUBJECT_MAX):
+        return f"Keep the subject to one line of at most {EMAIL_SUBJECT_MAX} characters."
+    return placeholder_problem(text)
 
 
 def _positive_int(value: Any, *, default: int, most: int, what: str) -> int:
@@ -168,10 +227,24 @@ def _checked_values(values: Mapping[str, Any], *, organisation_id: int) -> dict[
         cleaned[field] = text
     if cleaned["plan_type"] not in PlanType.values:
         errors["plan_type"] = ["Choose oral health, aesthetic / elective, or both."]
+    for field in MESSAGE_FIELDS:
+        # Left out entirely (an older caller), the default words; written empty, a refusal.
+        text = values.get(field, MESSAGE_DEFAULTS[field])
+        text = text.strip() if isinstance(text, str) else ""
+        problem = REQUIRED_TEXT[field] if not text else _message_problem(field, text)
+        if problem:
+            errors.setdefault(field, []).append(problem)
+        cleaned[field] = text
     try:
         cleaned["questions"] = clean_questions(values.get("questions", []))
     except ValidationError as error:
         errors["questions"] = error.messages
+    try:
+        cleaned["consent_statements"] = clean_consent_statements(
+            values.get("consent_statements", list(DEFAULT_CONSENT_STATEMENTS))
+        )
+    except ValidationError as error:
+        errors["consent_statements"] = error.messages
     try:
         cleaned["default_options"] = clean_default_options(
             values.get("default_options", []), known_codes=_active_codes(organisation_id)
@@ -373,7 +446,9 @@ def pack_templates_install_starter(
                 continue
             options, skipped_here = _options_for_catalogue(starter["default_options"], codes)
             skipped += skipped_here
-            values = {field: starter.get(field, "") for field in TEMPLATE_FIELDS if field != "default_options"}
+            values = {
+                field: starter[field] for field in TEMPLATE_FIELDS if field != "default_options" and field in starter
+            }
             template = PackTemplate(organisation=organisation, starter_key=starter["key"], updated_by=by)
             cleaned = _checked_values({**values, "default_options": options}, organisation_id=organisation.pk)
             for field, value in cleaned.items():

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clearplan.accounts.access import is_manager, manager_required, staff_required
 from clearplan.catalog import template_selectors as selectors
 from clearplan.catalog import template_services as services
-from clearplan.catalog.placeholders import PLACEHOLDERS
+from clearplan.catalog.placeholders import PLACEHOLDERS, render_text
 from clearplan.catalog.template_forms import PackTemplateForm
 
 if TYPE_CHECKING:
@@ -53,6 +53,17 @@ def pack_template_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _sending_preview(request: HttpRequest, template: Any) -> dict[str, Any]:
+    """The template's messages and consent statements as the sample patient would get them."""
+    values = {**selectors.sample_values(request.clinic), "team_member_name": request.user.display_name}
+    return {
+        "sms": render_text(template.sms_message, values),
+        "email_subject": render_text(template.email_subject, values),
+        "email": render_text(template.email_message, values),
+        "consent": [render_text(statement, values) for statement in template.consent_statements or []],
+    }
+
+
 @require_http_methods(["GET", "HEAD"])
 @staff_required
 def pack_template_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
@@ -63,6 +74,7 @@ def pack_template_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResp
         {
             "template": template,
             "preview": _preview(request, selectors.template_content(template)),
+            "sending": _sending_preview(request, template),
             "can_edit": is_manager(request.user, request.clinic),
         },
     )
@@ -88,7 +100,7 @@ def pack_template_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
         content = selectors.template_content(template)
         form = PackTemplateForm(
             initial=PackTemplateForm.initial_for(
-                {**content, "name": template.name, "plan_type": template.plan_type, "treatments": template.treatments}
+                {field: getattr(template, field) for field in services.TEMPLATE_FIELDS}
             )
         )
     return render(

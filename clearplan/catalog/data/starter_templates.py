@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from clearplan.catalog.models import (
+    DEFAULT_CONSENT_STATEMENTS,
+    DEFAULT_EMAIL_MESSAGE,
+    DEFAULT_EMAIL_SUBJECT,
+    DEFAULT_SMS_MESSAGE,
+)
+
 ORAL_HEALTH = "oral_health"
 ELECTIVE = "elective"
 BOTH = "both"
@@ -34,6 +41,13 @@ SCRIPT_ELECTIVE = (
     "your options, with what each involves and costs. Have a look at home when it suits you, and share it with "
     "anyone you'd like to talk it over with. Call us on {clinic_phone} with any questions."
 )
+# Cosmetic treatment adds one thing to agree to: how it will look is a judgement, not a promise.
+ELECTIVE_CONSENT = [
+    *DEFAULT_CONSENT_STATEMENTS[:3],
+    "I understand that the final shade and shape can differ a little from what I have pictured, and that "
+    "{dentist_name} will show me what to expect before the work is finished.",
+    DEFAULT_CONSENT_STATEMENTS[3],
+]
 GREETING = "Hi {patient_first_name},\n\n"
 SIGN_OFF = (
     "\n\nIf anything is unclear, call us on {clinic_phone}. We are happy to help.\n\n"
@@ -632,3 +646,7 @@ for _template in STARTER_TEMPLATES:
     _template.setdefault("your_options_intro", OPTIONS_INTRO)
     _template.setdefault("costs_intro", ELECTIVE_COSTS_INTRO if _elective else COSTS_INTRO)
     _template.setdefault("sending_script", SCRIPT_ELECTIVE if _elective else SCRIPT_ORAL_HEALTH)
+    _template.setdefault("sms_message", DEFAULT_SMS_MESSAGE)
+    _template.setdefault("email_subject", DEFAULT_EMAIL_SUBJECT)
+    _template.setdefault("email_message", DEFAULT_EMAIL_MESSAGE)
+    _template.setdefault("consent_statements", list(ELECTIVE_CONSENT if _elective else DEFAULT_CONSENT_STATEMENTS))

@@ -217,12 +217,10 @@ def url(name, template=None):
 
 def form_data(template, **changes):
     from clearplan.catalog.template_forms import PackTemplateForm
-    from clearplan.catalog.template_selectors import template_content
+    from clearplan.catalog.template_services import TEMPLATE_FIELDS
 
-    initial = PackTemplateForm.initial_for(
-        {**template_content(template), "name": template.name, "plan_type": template.plan_type, "treatments": ""}
-    )
-    return {**initial, **changes}
+    initial = PackTemplateForm.initial_for({field: getattr(template, field) for field in TEMPLATE_FIELDS})
+    return {**initial, "treatments": "", **changes}
 
 
 def test_the_list_groups_templates_by_plan_type(crown, coordinator_client):
@@ -330,3 +328,47 @@ def test_a_manager_copies_a_template_and_lands_on_its_form(crown, owner_client):
 def test_the_starter_button_adds_templates(organisation, owner_client):
     owner_client.post(url("pack_templates_starter"))
     assert PackTemplate.objects.filter(organisation=organisation).count() == len(STARTER_TEMPLATES)
+
+
+def test_the_sending_messages_and_consent_statements_are_edited_with_their_placeholders_checked(crown, owner_client):
+    response = owner_client.post(
+        url("pack_template_edit", crown),
+        form_data(
+            crown,
+            sms_message="Hi {first_name}, here it is:",
+            email_subject="",
+            consent_statements="I have read it.\n\nI agree with {dentist}.",
+        ),
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "Unknown placeholder {first_name}" in errors["sms_message"][0]
+    assert errors["email_subject"] == ["Write the subject of the email that carries the link to the pack."]
+    assert errors["consent_statements"][0].startswith("Line 2: Unknown placeholder {dentist}")
+
+    response = owner_client.post(
+        url("pack_template_edit", crown),
+        form_data(
+            crown,
+            sms_message="Hi {patient_first_name}, {team_member_name} here. Your pack:",
+            email_subject="Your pack from {clinic_name}",
+            consent_statements="  I have read the pack.  \n\nI agree to go ahead with {dentist_name}.\n",
+        ),
+    )
+    assert response.status_code == 302
+    crown.refresh_from_db()
+    assert crown.sms_message == "Hi {patient_first_name}, {team_member_name} here. Your pack:"
+    assert crown.email_subject == "Your pack from {clinic_name}"
+    assert crown.consent_statements == ["I have read the pack.", "I agree to go ahead with {dentist_name}."]
+    page = owner_client.get(url("pack_template_detail", crown)).content.decode()
+    assert "I agree to go ahead with" in page
+
+
+def test_the_starter_templates_carry_messages_and_consent(organisation, owner):
+    pack_templates_install_starter(organisation=organisation, by=owner)
+    for template in PackTemplate.objects.filter(organisation=organisation):
+        assert "{team_member_name}" in template.sms_message
+        assert template.email_subject
+        assert len(template.consent_statements) >= 4
+    veneers = PackTemplate.objects.get(organisation=organisation, plan_type="elective", name__icontains="veneer")
+    assert any("shade and shape" in statement for statement in veneers.consent_statements)
