@@ -261,7 +261,8 @@ def patient_pack(request: HttpRequest) -> HttpResponse:
     session = gate
     link = session.link
     case = link.case
-    version = PackVersion.objects.defer("body_html", "snapshot").filter(case=case).order_by("-number").first()
+    # The body comes from the per-version cache; the snapshot is read by the actions area.
+    version = PackVersion.objects.defer("body_html").filter(case=case).order_by("-number").first()
     if version is None:
         return render(request, "packs/patient/not_ready.html", _clinic_context(case.clinic))
     updated = version.number > 1 and (_last_version_seen(link) or version.number) < version.number
@@ -350,6 +351,14 @@ def patient_image(request: HttpRequest, image_id: uuid.UUID, size: str) -> HttpR
     return response
 
 
+def _public_asset_headers(response: HttpResponse) -> HttpResponse:
+    """The logo and brand colour may be cached (they say nothing about the patient), but like every
+    response under /p/ they send no Referer and are not indexed."""
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
+    return response
+
+
 @require_GET
 def patient_logo(request: HttpRequest, clinic_id: uuid.UUID) -> HttpResponse:
     """A clinic's logo is not private: the patient sees it before verifying, and browsers may keep it."""
@@ -360,8 +369,7 @@ def patient_logo(request: HttpRequest, clinic_id: uuid.UUID) -> HttpResponse:
     response = FileResponse(clinic.logo.open("rb"), content_type=content_type)
     response["Content-Security-Policy"] = "default-src 'none'"
     response["Cache-Control"] = "public, max-age=3600"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return _public_asset_headers(response)
 
 
 @require_GET
@@ -372,8 +380,7 @@ def patient_brand_css(request: HttpRequest, clinic_id: uuid.UUID) -> HttpRespons
     css = f".pack, .pack-gate {{ --pack-brand: {brand}; --pack-on-brand: {composer.readable_text_colour(brand)}; }}\n"
     response = HttpResponse(css, content_type="text/css; charset=utf-8")
     response["Cache-Control"] = "public, max-age=300"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return _public_asset_headers(response)
 
 
 # ---------- Engagement ----------

@@ -78,7 +78,7 @@ def test_the_page_carries_its_visit_for_the_script(reader):
 
 
 def test_the_page_is_light(reader, django_assert_max_num_queries):
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(8):
         response = reader.get("/p/")
     html = response.content
     assets = [
