@@ -243,6 +243,26 @@ class ClinicProfileForm(ClinicDetailsForm):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
     remove_logo = forms.BooleanField(label="Remove the current logo", required=False)
+    pack_verification = forms.ChoiceField(
+        label="How patients prove who they are",
+        choices=cast(list[tuple[str, str]], Clinic._meta.get_field("pack_verification").choices),
+        widget=forms.RadioSelect,
+        help_text="Asked before a patient sees anything in their pack. A code is sent to the patient's (or their "
+        "parent or guardian's) own mobile or email on record.",
+    )
+    pack_link_days = forms.IntegerField(
+        label="Days a pack link works",
+        min_value=1,
+        max_value=365,
+        help_text="From 1 to 365. After this the patient asks the clinic for a new link; links already sent "
+        "keep their own end date.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            "min_value": "A link must work for at least 1 day.",
+            "max_value": "A link can work for at most 365 days.",
+            "invalid": "Enter a whole number of days.",
+        },
+    )
 
     def clean_logo(self) -> PreparedLogo | None:
         logo = self.cleaned_data.get("logo")
@@ -263,6 +283,8 @@ def clinic_initial(clinic: Clinic) -> dict[str, Any]:
         "currency": clinic.currency,
         "tooth_numbering": clinic.tooth_numbering,
         "brand_colour": clinic.brand_colour,
+        "pack_verification": clinic.pack_verification,
+        "pack_link_days": clinic.pack_link_days,
     }
 
 

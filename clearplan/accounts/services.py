@@ -351,10 +351,12 @@ def organisation_set_two_factor_requirement(
 
 
 CLINIC_PROFILE_FIELDS = ("name", "address", "phone", "email", "time_zone", "locale", "currency", "tooth_numbering")
+# How a patient's pack link is opened: set on the clinic profile, not when a clinic is first made.
+CLINIC_PACK_FIELDS = ("pack_verification", "pack_link_days")
 
 
 def _clinic_values(clinic: Clinic) -> dict[str, Any]:
-    return {field: getattr(clinic, field) for field in (*CLINIC_PROFILE_FIELDS, "brand_colour")}
+    return {field: getattr(clinic, field) for field in (*CLINIC_PROFILE_FIELDS, "brand_colour", *CLINIC_PACK_FIELDS)}
 
 
 def _store_logo(clinic: Clinic, logo: PreparedLogo) -> None:
@@ -371,8 +373,8 @@ def clinic_update(
     remove_logo: bool = False,
     request: HttpRequest | None = None,
 ) -> Clinic:
-    """Save the clinic profile. `values` holds CLINIC_PROFILE_FIELDS and brand_colour, already validated;
-    `logo` is an image already checked and re-encoded (clearplan.accounts.logos)."""
+    """Save the clinic profile. `values` holds CLINIC_PROFILE_FIELDS, brand_colour and CLINIC_PACK_FIELDS,
+    already validated; `logo` is an image already checked and re-encoded (clearplan.accounts.logos)."""
     new_logo_name = ""
     try:
         with transaction.atomic():
@@ -380,7 +382,7 @@ def clinic_update(
             before = _clinic_values(clinic)
             old_logo_name = clinic.logo.name if clinic.logo else ""
             for field, value in values.items():
-                if field in (*CLINIC_PROFILE_FIELDS, "brand_colour"):
+                if field in (*CLINIC_PROFILE_FIELDS, "brand_colour", *CLINIC_PACK_FIELDS):
                     setattr(clinic, field, value)
             clinic.brand_colour = clinic.brand_colour.upper()
             changes = changes_between(before, _clinic_values(clinic))

@@ -43,6 +43,8 @@ def _clinic_form(clinic: Clinic, **changes):
         "currency": clinic.currency,
         "tooth_numbering": clinic.tooth_numbering,
         "brand_colour": clinic.brand_colour,
+        "pack_verification": clinic.pack_verification,
+        "pack_link_days": clinic.pack_link_days,
     }
     data.update(changes)
     return data
@@ -132,6 +134,22 @@ def test_a_manager_updates_the_clinic_profile_and_the_phone_is_stored_internatio
     assert event.changes["phone"] == ["+61290000000", "+61292511234"]
     # Shown back the way the practice writes it.
     assert "(02) 9251 1234" in owner_client.get("/settings/clinic/").content.decode()
+
+
+def test_a_manager_chooses_how_patients_open_their_pack_links(owner_client, clinic):
+    response = owner_client.post(
+        "/settings/clinic/", _clinic_form(clinic, pack_verification="code", pack_link_days="30")
+    )
+    assert response.status_code == 302, response.content.decode()
+    clinic.refresh_from_db()
+    assert (clinic.pack_verification, clinic.pack_link_days) == ("code", 30)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.SETTINGS)
+    assert event.changes["pack_link_days"] == [60, 30]
+
+    response = owner_client.post("/settings/clinic/", _clinic_form(clinic, pack_link_days="400"))
+    assert "A link can work for at most 365 days." in response.content.decode()
+    clinic.refresh_from_db()
+    assert clinic.pack_link_days == 30
 
 
 def test_the_phone_is_read_for_the_clinics_country(owner_client, clinic):
