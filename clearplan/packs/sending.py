@@ -549,21 +549,17 @@ def response_mark_seen(*, response: PatientResponse, by: User, request: HttpRequ
 
 def signed_pdf_bytes(signature: ConsentSignature) -> bytes:
     """The stored signed PDF; made (and stored) now if the background work has not done it yet."""
-    if not signature.pdf:
-        from clearplan.packs import pdf
+    from clearplan.packs import pdf
 
-        pdf.signature_pdf_store(signature)
-        signature.refresh_from_db()
-    with signature.pdf.open("rb") as handle:
+    stored = pdf.signature_pdf_store(signature)
+    with stored.pdf.open("rb") as handle:
         return handle.read()
-
-
-def signed_copy_filename(signature: ConsentSignature) -> str:
-    return f"signed-treatment-pack-{signature.signed_at:%Y-%m-%d}.pdf"
 
 
 def signed_copy_send(*, signature: ConsentSignature, by: User, request: HttpRequest | None = None) -> Any:
     """Email the signed PDF to whoever signed (the patient, or their parent or guardian)."""
+    from clearplan.packs import pdf
+
     with transaction.atomic():
         case = signature.case
         patient = case.patient
@@ -593,7 +589,7 @@ def signed_copy_send(*, signature: ConsentSignature, by: User, request: HttpRequ
             patient=patient,
             case=case,
             sender=by,
-            attachment=(signed_copy_filename(signature), signed_pdf_bytes(signature), "application/pdf"),
+            attachment=(pdf.signed_pdf_filename(signature), signed_pdf_bytes(signature), "application/pdf"),
         )
         services._audit(
             action=AuditEvent.Action.EXPORT,

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from clearplan.accounts.access import staff_required
 from clearplan.audit.models import AuditEvent
-from clearplan.packs import selectors, sending
+from clearplan.packs import pdf, selectors, sending
 from clearplan.packs.models import PackSend, Recipient
 from clearplan.packs.staff_forms import ResendForm, SendForm, UpdateForm
 from clearplan.plans import services as plan_services
@@ -225,7 +225,7 @@ def signature_pdf_view(request: HttpRequest, public_id: uuid.UUID, signature_id:
     signature = selectors.get_signature_of_case(case, signature_id)
     content = sending.signed_pdf_bytes(signature)
     _audit_export(request, case, "signed_pdf_downloaded", signature.public_id)
-    return _pdf_response(content, sending.signed_copy_filename(signature))
+    return _pdf_response(content, pdf.signed_pdf_filename(signature))
 
 
 @require_POST
@@ -246,8 +246,6 @@ def signature_email_view(request: HttpRequest, public_id: uuid.UUID, signature_i
 def version_pdf_view(request: HttpRequest, public_id: uuid.UUID, version_id: uuid.UUID) -> HttpResponse:
     case = get_case_for_user(request, public_id)
     version = selectors.get_version_of_case(case, version_id)
-    from clearplan.packs import pdf
-
     content = pdf.pack_pdf(version)
     _audit_export(request, case, "pack_pdf_downloaded", version.public_id)
-    return _pdf_response(content, f"treatment-pack-version-{version.number}.pdf")
+    return _pdf_response(content, pdf.pack_pdf_filename(version))

@@ -322,3 +322,35 @@ def test_downloading_the_pack_as_pdf_is_audited(coordinator_client, coordinator,
     assert AuditEvent.objects.filter(
         action="export", object_id=str(sendable_case.public_id), changes__has_key="pack_pdf_downloaded"
     ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signature_shows_with_its_signed_pdf_to_download_or_email(coordinator_client, sendable_case, mailoutbox):
+    from clearplan.packs.tests.test_responses import start_session
+    from clearplan.packs.tests.test_signing import sign
+
+    pack = _sent(sendable_case, sendable_case.coordinator)
+    signature = sign(start_session(pack.link), pack.version, signer_name="Mere Ngata")
+    case_id = sendable_case.public_id
+
+    text = visible_text(coordinator_client.get(reverse("plans:detail", args=[case_id])))
+    assert "Mere Ngata (the patient) signed version 1" in text
+
+    download = coordinator_client.get(reverse("packs:signature_pdf", args=[case_id, signature.public_id]))
+    assert download.status_code == 200
+    assert download.content.startswith(b"%PDF")
+    assert AuditEvent.objects.filter(action="export", changes__has_key="signed_pdf_downloaded").exists()
+
+    response = coordinator_client.post(
+        reverse("packs:signature_email", args=[case_id, signature.public_id]), follow=True
+    )
+    assert "The signed copy is on its way by email." in page_text(response)
+    message = OutboundMessage.objects.get(purpose="signed_copy")
+    assert message.to_address == "mere.ngata@example.com"
+    # (The team's own notification emails about the signature go out too.)
+    [mail] = [mail for mail in mailoutbox if mail.to == ["mere.ngata@example.com"]]
+    [(filename, content, mimetype)] = mail.attachments
+    assert filename.endswith(".pdf")
+    assert mimetype == "application/pdf"
+    assert content.startswith(b"%PDF")
+    assert "Chloé O'Connor" in mail.body
