@@ -1,13 +1,20 @@
 """A coordinator sees a patient's reply under the bell, opens it, and marks the rest read;
-then chooses which notifications are also emailed."""
+chooses which notifications are also emailed; and sees on the case how the patient read the pack."""
 
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import timedelta
 
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from clearplan.notifications.services import notify_team
+from clearplan.packs.links import link_create
+from clearplan.packs.models import PackLink, PackSend, PackSession, PackVersion, PackVisit
+from clearplan.packs.tests.conftest import sendable_case, template  # noqa: F401  (fixtures)
+from clearplan.packs.versions import pack_version_freeze
 from clearplan.plans.tests.conftest import case, patient, procedures, standard  # noqa: F401  (fixtures)
 
 
@@ -69,3 +76,69 @@ def test_email_choices_on_your_profile(page, sign_in_as, check_page, coordinator
     expect(page.get_by_text("Your email choices are saved.")).to_be_visible()
     expect(page.get_by_label("A patient asks a question")).to_have_value("all_cases")
     expect(page.get_by_label("A patient says “not right now”")).to_have_value("my_cases")
+
+
+def test_the_case_page_shows_how_the_patient_read_the_pack(
+    page,
+    sign_in_as,
+    check_page,
+    sendable_case,  # noqa: F811
+    coordinator,
+):
+    version = pack_version_freeze(case=sendable_case, by=coordinator)
+    PackVersion.objects.filter(pk=version.pk).update(created_at=timezone.now() - timedelta(days=2, minutes=5))
+    link, _token = link_create(case=sendable_case, by=coordinator)
+    # Verifying marks the link opened; each page load after that is a visit.
+    PackLink.objects.filter(pk=link.pk).update(
+        first_opened_at=timezone.now() - timedelta(days=1, hours=2), last_opened_at=timezone.now() - timedelta(days=1)
+    )
+    PackSend.objects.create(
+        case=sendable_case,
+        version=version,
+        link=link,
+        by_sms=True,
+        by_email=True,
+        send_at=timezone.now() - timedelta(days=2),
+        sent_by=coordinator,
+        submission_key=secrets.token_hex(16),
+    )
+    reads = [(380, ["cover", "images", "options", "costs"], "phone"), (95, ["questions", "contact"], "computer")]
+    for number, (seconds, sections, device) in enumerate(reads):
+        session = PackSession.objects.create(
+            link=link,
+            key_sha256=secrets.token_hex(32),
+            expires_at=timezone.now() + timedelta(days=1),
+            verified_at=timezone.now(),
+            verified_by="date_of_birth",
+            device_type=device,
+        )
+        visit = PackVisit.objects.create(
+            session=session,
+            link=link,
+            case=sendable_case,
+            version=version,
+            seconds_viewed=seconds,
+            sections=sections,
+            device_type=device,
+            measured_by_script=True,
+        )
+        PackVisit.objects.filter(pk=visit.pk).update(started_at=timezone.now() - timedelta(days=1, hours=2 - number))
+
+    sign_in_as(coordinator)
+    page.goto(f"/cases/{sendable_case.public_id}/")
+
+    engagement = page.locator(".engagement")
+    expect(engagement.get_by_role("heading", name="Engagement")).to_be_visible()
+    expect(engagement.locator(".engagement__summary")).to_contain_text("Viewed twice · 7 min 55 s in all · first")
+    expect(engagement.locator(".engagement__summary")).to_contain_text("on a phone and a computer")
+    expect(engagement.get_by_role("list", name="Sections seen").get_by_role("listitem")).to_have_text(
+        ["Cover", "Your images", "Your options", "Costs", "Questions", "Contact"]
+    )
+    timeline = engagement.get_by_role("list", name="Timeline").get_by_role("listitem")
+    expect(timeline).to_have_count(4)
+    expect(timeline.nth(0)).to_contain_text("Version 1 of the pack frozen")
+    expect(timeline.nth(1)).to_contain_text("Pack sent by SMS and email")
+    expect(timeline.nth(2)).to_contain_text("Opened on a phone")
+    expect(timeline.nth(2)).to_contain_text("Read for 6 min 20 s")
+    engagement.scroll_into_view_if_needed()
+    check_page(page, "case-engagement")

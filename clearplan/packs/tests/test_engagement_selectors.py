@@ -345,7 +345,10 @@ def test_the_partial_shows_the_summary_chips_and_timeline(sendable_case, version
 
     html = render_to_string("packs/staff/_engagement.html", engagement_context(sendable_case))
 
-    assert "Viewed twice · 6 min 20 s in all · first 12 Mar, 7:41 pm · last 12 Mar, 8:41 pm · on a phone" in html
+    summary = (
+        "<strong>Viewed twice</strong> · 6 min 20 s in all · first 12 Mar, 7:41 pm · last 12 Mar, 8:41 pm · on a phone"
+    )
+    assert summary in html
     assert '<li class="chip">Cover</li><li class="chip">Your images</li><li class="chip">Costs</li>' in html
     assert '<ol class="timeline"' in html
     assert html.index("Pack sent by SMS and email") < html.index("Opened on a phone")
