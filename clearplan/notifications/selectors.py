@@ -25,7 +25,7 @@ def notifications_for(user: User, clinics: Iterable[Clinic]) -> QuerySet[Notific
     """The user's notifications in `clinics` (the ones they can open), newest first."""
     return (
         Notification.objects.filter(recipient=user, clinic_id__in=_clinic_ids(clinics))
-        .select_related("clinic")
+        .select_related("clinic", "case__patient")
         .order_by("-created_at", "-id")
     )
 

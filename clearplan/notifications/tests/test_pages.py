@@ -167,3 +167,18 @@ def test_times_read_as_just_now_minutes_ago_or_the_clinic_time(case, coordinator
     with time_machine.travel(written + timedelta(days=2), tick=False):
         coordinator_client.force_login(coordinator)  # a new session: the old one timed out while idle
         assert ">12 Mar, 7:41 pm</time>" in coordinator_client.get("/notifications/").content.decode()
+
+
+def test_each_notification_names_its_patient_and_the_page_reads_a_fixed_number_of_queries(
+    case, coordinator, coordinator_client, django_assert_max_num_queries
+):
+    notify_team(case=case, kind="link_locked", text="The pack link was paused after five wrong answers.")
+    coordinator_client.get("/notifications/")
+    with django_assert_max_num_queries(30) as one:
+        page = coordinator_client.get("/notifications/").content.decode()
+    assert re.search(r"Mere Ngata · <time", page)
+
+    for _ in range(10):
+        notify_team(case=case, kind="question", text="A question")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        coordinator_client.get("/notifications/")
