@@ -136,7 +136,10 @@ def claim(message_id: str) -> OutboundMessage | None:
     None when there is nothing to send (gone, finished, cancelled, or not due yet)."""
     with transaction.atomic():
         message = (
-            OutboundMessage.objects.select_for_update().select_related("clinic").filter(public_id=message_id).first()
+            OutboundMessage.objects.select_for_update(of=("self",))
+            .select_related("clinic")
+            .filter(public_id=message_id)
+            .first()
         )
         if message is None or message.status in FINISHED:
             return None
