@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from clearplan.audit.models import AuditEvent
@@ -260,6 +262,35 @@ def test_a_double_submission_sends_once(sendable_case, coordinator, smtp_server)
     assert OutboundMessage.objects.count() == 2
     assert len(texts()) == 1
     assert len(smtp_server.deliveries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_submissions_of_one_form_racing_each_other_send_once(sendable_case, coordinator):
+    start = threading.Barrier(2)
+    sends, problems = [], []
+
+    def submit():
+        try:
+            start.wait()
+            sends.append(send(sendable_case, coordinator, key="racing", by_email=False).pk)
+        except Exception as error:  # shown whole in the assertion below
+            problems.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert problems == []
+    assert len(sends) == 2
+    assert len(set(sends)) == 1
+    assert PackSend.objects.count() == 1
+    assert PackVersion.objects.count() == 1
+    assert OutboundMessage.objects.count() == 1
+    assert len(texts()) == 1
 
 
 @pytest.mark.django_db(transaction=True)

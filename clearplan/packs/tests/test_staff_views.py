@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -354,3 +356,24 @@ def test_a_signature_shows_with_its_signed_pdf_to_download_or_email(coordinator_
     assert mimetype == "application/pdf"
     assert content.startswith(b"%PDF")
     assert "Chloé O'Connor" in mail.body
+
+
+@time_machine.travel(datetime(2026, 3, 4, 10, 0, tzinfo=ZoneInfo("Australia/Sydney")), tick=False)
+@pytest.mark.django_db(transaction=True)
+def test_six_pm_today_is_one_click_before_six(coordinator_client, sendable_case):
+    form = coordinator_client.get(send_url(sendable_case))
+    assert "At 6 pm today" in page_text(form)
+    values = {**form_values(form), "when": "evening"}
+
+    coordinator_client.post(send_url(sendable_case), values)
+
+    pack = PackSend.objects.get()
+    assert pack.status == PackSend.Status.SCHEDULED
+    assert pack.send_at == datetime(2026, 3, 4, 18, 0, tzinfo=ZoneInfo("Australia/Sydney"))
+
+
+@time_machine.travel(datetime(2026, 3, 4, 18, 30, tzinfo=ZoneInfo("Australia/Sydney")), tick=False)
+@pytest.mark.django_db
+def test_after_six_the_evening_choice_is_not_offered(coordinator_client, sendable_case):
+    form = coordinator_client.get(send_url(sendable_case))
+    assert "At 6 pm today" not in page_text(form)
