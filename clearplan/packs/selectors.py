@@ -85,11 +85,16 @@ class PackStatus:
         return self.first_opened_at is not None
 
 
+def is_waiting(send: PackSend) -> bool:
+    """A scheduled send whose time has not come; once it has, the pack counts as sent."""
+    return send.status == PackSend.Status.SCHEDULED and send.send_at > timezone.now()
+
+
 def pack_status(case: Case) -> PackStatus:
     send = latest_send(case)
     if send is None:
         return PackStatus("not_sent")
-    if send.status == PackSend.Status.SCHEDULED:
+    if is_waiting(send):
         return PackStatus("scheduled", send)
     opened = (
         PackLink.objects.filter(case=case, first_opened_at__isnull=False)
@@ -187,7 +192,7 @@ def _status_from(sends: list[PackSend], links: list[LinkRow]) -> PackStatus:
     if not live:
         return PackStatus("not_sent")
     send = live[0]
-    if send.status == PackSend.Status.SCHEDULED:
+    if is_waiting(send):
         return PackStatus("scheduled", send)
     opened = [row.link.first_opened_at for row in links if row.link.first_opened_at is not None]
     return PackStatus("sent", send, min(opened) if opened else None)

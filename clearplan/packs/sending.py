@@ -338,7 +338,7 @@ def _pack_send(
         if version is None or case_changed_since(version):
             version = pack_version_freeze(case=current, by=by, request=request)
         if replaces_link is not None:
-            link_revoke(link=replaces_link, by=by, request=request)
+            pack_link_revoke(link=replaces_link, by=by, request=request)
         link, token = link_create(case=current, recipient=recipient, by=by, request=request)
         url = absolute_url(link_path(token), request)
         pack_send_row = PackSend.objects.create(
@@ -437,7 +437,8 @@ def pack_link_revoke(*, link: PackLink, by: User, request: HttpRequest | None = 
     """The link stops opening the pack. A send still waiting to carry it is called off too, so no
     message goes out with a link that no longer works."""
     with transaction.atomic():
-        for send in PackSend.objects.filter(link=link, status=PackSend.Status.SCHEDULED):
+        waiting = PackSend.objects.filter(link=link, status=PackSend.Status.SCHEDULED, send_at__gt=timezone.now())
+        for send in waiting:
             pack_send_cancel(send=send, by=by, request=request)
         return link_revoke(link=link, by=by, request=request)
 

@@ -377,3 +377,16 @@ def test_scheduled_times_read_in_the_clinics_own_words(clinic):
     assert sending.local_time(clinic, datetime(2026, 3, 4, 18, 0, tzinfo=sydney)) == "6:00 pm today"
     assert sending.local_time(clinic, datetime(2026, 3, 5, 9, 30, tzinfo=sydney)) == "9:30 am tomorrow"
     assert sending.local_time(clinic, datetime(2026, 3, 10, 9, 30, tzinfo=sydney)) == "9:30 am on Tue 10 Mar 2026"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_link_for_a_scheduled_send_goes_now_and_calls_off_the_waiting_one(sendable_case, coordinator):
+    waiting = send(sendable_case, coordinator, by_email=False, send_at=timezone.now() + timedelta(hours=2))
+
+    now = sending.pack_resend(send=waiting, by=coordinator)
+
+    waiting.refresh_from_db()
+    assert waiting.status == PackSend.Status.CANCELLED
+    assert now.status == PackSend.Status.SENT
+    assert OutboundMessage.objects.get(public_id=waiting.sms_message_id).status == "cancelled"
+    assert len(texts()) == 1
