@@ -70,11 +70,17 @@ def _clinic_context(clinic: Clinic | None) -> dict[str, Any]:
 def _link_ended(request: HttpRequest, link: PackLink) -> HttpResponse:
     reason = "withdrawn" if link.revoked_at is not None else "expired"
     context = {**_clinic_context(link.case.clinic), "reason": reason}
-    return render(request, "packs/patient/link_ended.html", context, status=410)
+    return _unlogged(render(request, "packs/patient/link_ended.html", context, status=410))
 
 
 def _link_unknown(request: HttpRequest) -> HttpResponse:
-    return render(request, "packs/patient/link_unknown.html", _clinic_context(None), status=404)
+    return _unlogged(render(request, "packs/patient/link_unknown.html", _clinic_context(None), status=404))
+
+
+def _unlogged(response: HttpResponse) -> HttpResponse:
+    # Django logs every 4xx with its path, which here holds a link's token; the page itself is the answer.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 @_patient_page

@@ -1,0 +1,32 @@
+"""gunicorn's access log without secrets: a patient link's token (/p/<token>) is written as /p/…,
+so the log never holds a working way into someone's treatment pack.
+
+    gunicorn --logger-class clearplan.web.gunicorn_logging.AccessLogWithoutTokens ...
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+# /p/ followed by anything that is not one of the patient pages' fixed names is a link's token.
+_PATIENT_LINK = re.compile(
+    r"/p/(?!(?:images|logo|brand|verify|code|sign-out|signed-out|pdf|engagement|respond|sign|signed)(?:/|\b))[^/?\s\"]+"
+)
+
+
+def redact(text: str) -> str:
+    return _PATIENT_LINK.sub("/p/…", text)
+
+
+class AccessLogWithoutTokens(Logger):
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        # The Referer could carry a token copied from elsewhere; it is not needed in the log.
+        atoms["f"] = "-"
+        return atoms
