@@ -203,7 +203,7 @@ def test_changes_after_sending_are_noticed_and_the_update_makes_version_two(
 
 
 def _sent(case, by, **overrides):
-    return send(case, by, key="sent-" + str(case.public_id), **{"by_email": False, **overrides})
+    return send(case, by, **{"key": "sent-" + str(case.public_id), "by_email": False, **overrides})
 
 
 @pytest.mark.django_db(transaction=True)
@@ -377,3 +377,22 @@ def test_six_pm_today_is_one_click_before_six(coordinator_client, sendable_case)
 def test_after_six_the_evening_choice_is_not_offered(coordinator_client, sendable_case):
     form = coordinator_client.get(send_url(sendable_case))
     assert "At 6 pm today" not in page_text(form)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_case_page_runs_the_same_number_of_queries_however_many_sends(
+    coordinator_client, coordinator, sendable_case
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    detail = reverse("plans:detail", args=[sendable_case.public_id])
+    _sent(sendable_case, coordinator)
+    coordinator_client.get(detail)  # the session's first write settles
+    with CaptureQueriesContext(connection) as one:
+        coordinator_client.get(detail)
+    for number in range(3):
+        _sent(sendable_case, coordinator, key=f"more-{number}", by_email=True)
+    with CaptureQueriesContext(connection) as four:
+        coordinator_client.get(detail)
+    assert len(four.captured_queries) == len(one.captured_queries)
