@@ -15,6 +15,18 @@ from clearplan.catalog.models import Fee, FeeSchedule, Procedure, ProcedureDepen
 from clearplan.catalog.selectors import fee_for
 from clearplan.demo.practice import DEMO_ORGANISATION_ID
 from clearplan.lib.clinic_time import clinic_now
+from clearplan.messaging.models import OutboundMessage
+from clearplan.notifications.models import Notification
+from clearplan.packs.models import (
+    ConsentSignature,
+    PackLink,
+    PackSend,
+    PackSession,
+    PackVersion,
+    PackVersionImage,
+    PackVisit,
+    PatientResponse,
+)
 from clearplan.plans.models import Case
 
 
@@ -63,7 +75,21 @@ def test_the_demo_has_the_australian_catalogue_and_two_schedules_per_clinic(db):
 def test_a_demo_loaded_before_the_catalogue_existed_gets_it_on_the_next_load_and_only_once(db):
     load()
     full = catalogue_counts()
-    # Before the catalogue existed there were no plans either: they price their lines from it.
+    # Before the catalogue existed there were no plans either (they price their lines from it), and so
+    # no packs or messages about them.
+    for model in (
+        Notification,
+        ConsentSignature,
+        PatientResponse,
+        PackVisit,
+        PackSession,
+        PackSend,
+        PackLink,
+        PackVersionImage,
+        PackVersion,
+        OutboundMessage,
+    ):
+        model.objects.all().delete()
     Case.objects.all().delete()
     Fee.objects.all().delete()
     FeeSchedule.objects.all().delete()
