@@ -67,6 +67,19 @@ class _QuietStylesheetNotes(logging.Filter):
         return not message.startswith(("Ignored `", "Unknown rule", "Invalid or unsupported selector"))
 
 
+@functools.cache
+def _load_weasyprint() -> None:
+    """Import WeasyPrint once, keeping Pillow's refusal of damaged images: WeasyPrint switches on
+    "load truncated images" for the whole process when imported, which would let a damaged upload
+    (a logo, an X-ray) through the checks in clearplan.lib.imaging after the first PDF."""
+    from PIL import ImageFile
+
+    accept_truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    import weasyprint  # noqa: F401
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = accept_truncated
+
+
 def _quiet_renderer_logs() -> None:
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     renderer = logging.getLogger("weasyprint")
@@ -140,6 +153,7 @@ def _stylesheets() -> list[CSS]:
 
 @functools.lru_cache(maxsize=2)
 def _parsed_stylesheets(paths: tuple[tuple[str, int], ...]) -> tuple[CSS, ...]:
+    _load_weasyprint()
     from weasyprint import CSS
 
     parsed = []
@@ -152,6 +166,7 @@ def _parsed_stylesheets(paths: tuple[tuple[str, int], ...]) -> tuple[CSS, ...]:
 def _url_fetcher(version: PackVersion | None) -> URLFetcher:
     """A fetcher that serves the version's own image copies and its clinic's logo from storage and
     refuses every other address (with no version, it refuses everything)."""
+    _load_weasyprint()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     refused = "Only the pack's own images are shown in its PDF."
@@ -213,6 +228,7 @@ def _document(version: PackVersion) -> _Document:
 
 
 def _render(version: PackVersion, template: str, context: dict[str, Any]) -> bytes:
+    _load_weasyprint()
     from weasyprint import CSS, HTML
 
     _quiet_renderer_logs()

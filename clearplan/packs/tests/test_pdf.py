@@ -303,3 +303,15 @@ def test_download_names_say_what_the_file_is_without_naming_the_patient(sendable
     assert signed_pdf_filename(signature).endswith("-signed-consent-v1.pdf")
     for name in (pack_pdf_filename(version), signed_pdf_filename(signature)):
         assert "ngata" not in name.lower()
+
+
+def test_making_a_pdf_leaves_damaged_uploads_refused(sendable_case, coordinator):
+    from PIL import ImageFile
+
+    from clearplan.lib.imaging import ImageRejected, inspect_upload
+
+    pack_pdf(pack_version_freeze(case=sendable_case, by=coordinator))
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    with pytest.raises(ImageRejected, match="damaged"):
+        inspect_upload(png_bytes(size=(400, 400))[:200], filename="x-ray.png")
