@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -272,13 +273,14 @@ def patient_pack(request: HttpRequest) -> HttpResponse:
     if version is None:
         return render(request, "packs/patient/not_ready.html", _clinic_context(case.clinic))
     updated = version.number > 1 and (_last_version_seen(link) or version.number) < version.number
-    visit = engagement.visit_start(session=session, version=version)
-    access.patient_audit(
-        request=request, link=link, action=AuditEvent.Action.VIEW, changes={"pack_version": version.number}
-    )
-    now = timezone.now()
-    if link.last_opened_at is None or now - link.last_opened_at >= access.SLIDE_AFTER:
-        PackLink.objects.filter(pk=link.pk).update(last_opened_at=now)
+    with transaction.atomic():  # one commit for the page's writes
+        visit = engagement.visit_start(session=session, version=version)
+        access.patient_audit(
+            request=request, link=link, action=AuditEvent.Action.VIEW, changes={"pack_version": version.number}
+        )
+        now = timezone.now()
+        if link.last_opened_at is None or now - link.last_opened_at >= access.SLIDE_AFTER:
+            PackLink.objects.filter(pk=link.pk).update(last_opened_at=now)
     before_contact, contact = pack_body_parts(version)
     context = {
         **_clinic_context(case.clinic),

@@ -1,22 +1,69 @@
 """`{% pack_actions %}`: the patient's actions area on the pack page (proceed, question, not now, sign).
 
 Used by packs/patient/_actions.html, so the pack page only needs `pack_session` and `version` in its
-context (or request.pack_session / request.pack_version, as `patient_verified` sets them)."""
+context (or request.pack_session / request.pack_version, as `patient_verified` sets them).
+
+The area's forms take most of the pack page's time to render, yet they only change when the
+patient does something. So the rendered area is kept per version, link and what the link has done
+(its responses and signatures), with the two things that must differ on every page load — the
+CSRF token and each form's submission key — put in afresh each time.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
 
 from django import template
+from django.contrib import messages
+from django.core.cache import cache
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 
-from clearplan.packs.response_views import actions_context
+from clearplan.packs.response_forms import new_submission_key
+from clearplan.packs.response_views import DONE_TAG, FORM_NAMES, actions_context
+from clearplan.packs.responses import ActionState, patient_action_state
 
 register = template.Library()
 
+TEMPLATE = "packs/patient/respond/_section.html"
+CSRF_PLACEHOLDER = "csrf-token-placeholder-7c1e"
+KEY_PLACEHOLDER = "submission-key-placeholder-{}-7c1e"
+CACHE_SECONDS = 60 * 60
 
-@register.inclusion_tag("packs/patient/respond/_section.html", takes_context=True)
-def pack_actions(context: template.Context) -> dict[str, Any]:
+
+def _state_key(state: ActionState) -> str:
+    # Public ids, never reused, so a kept area can never be shown for another link.
+    parts = [
+        str(state.version.public_id),
+        str(state.link.public_id),
+        ",".join(str(response.public_id) for response in state.responses),
+        str(state.signature.public_id if state.signature else ""),
+        str(state.earlier_signature.public_id if state.earlier_signature else ""),
+        state.chosen_option_id,
+    ]
+    return "pack-actions:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+@register.simple_tag(takes_context=True)
+def pack_actions(context: template.Context) -> SafeString:
     request = context["request"]
     session = context.get("pack_session") or request.pack_session
     version = context.get("version") or request.pack_version
-    return actions_context(request, session=session, version=version)
+    state = patient_action_state(session, version)
+    if any(DONE_TAG in message.tags.split() for message in messages.get_messages(request)):
+        # A confirmation shows once; render it as it is rather than keeping it.
+        area = actions_context(request, session=session, version=version, state=state)
+        return mark_safe(render_to_string(TEMPLATE, {**area, "csrf_token": get_token(request)}))
+    key = _state_key(state)
+    html = cache.get(key)
+    if html is None:
+        area = actions_context(request, session=session, version=version, state=state)
+        html = render_to_string(TEMPLATE, {**area, "csrf_token": CSRF_PLACEHOLDER})
+        for number, name in enumerate(FORM_NAMES.values()):
+            html = html.replace(area[name].initial["submission_key"], KEY_PLACEHOLDER.format(number))
+        cache.set(key, html, CACHE_SECONDS)
+    html = html.replace(CSRF_PLACEHOLDER, get_token(request))
+    for number in range(len(FORM_NAMES)):
+        html = html.replace(KEY_PLACEHOLDER.format(number), new_submission_key())
+    return mark_safe(html)
