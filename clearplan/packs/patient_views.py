@@ -230,6 +230,20 @@ def pack_body_parts(version: PackVersion) -> tuple[str, str]:
     return parts
 
 
+_VERSION_CACHE: OrderedDict[uuid.UUID, PackVersion] = OrderedDict()
+
+
+def _frozen_version(public_id: uuid.UUID) -> PackVersion:
+    """The version without its page body (kept apart by pack_body_parts); versions are immutable."""
+    version = _VERSION_CACHE.get(public_id)
+    if version is None:
+        version = PackVersion.objects.defer("body_html").get(public_id=public_id)
+        _VERSION_CACHE[public_id] = version
+        while len(_VERSION_CACHE) > _BODY_CACHE_SIZE:
+            _VERSION_CACHE.popitem(last=False)
+    return version
+
+
 def _last_version_seen(link: PackLink) -> int | None:
     """The version this link last showed, or else the one it was sent with."""
     seen = PackVisit.objects.filter(link=link).order_by("-started_at").values_list("version__number", flat=True).first()
@@ -268,8 +282,9 @@ def patient_pack(request: HttpRequest) -> HttpResponse:
     session = gate
     link = session.link
     case = link.case
-    # The body comes from the per-version cache; the snapshot is read by the actions area.
-    version = PackVersion.objects.defer("body_html").filter(case=case).order_by("-number").first()
+    # The version was found with the session; a version never changes, so each process keeps it.
+    latest = getattr(session, "latest_version_key", None)
+    version = _frozen_version(latest) if latest else None
     if version is None:
         return render(request, "packs/patient/not_ready.html", _clinic_context(case.clinic))
     updated = version.number > 1 and (_last_version_seen(link) or version.number) < version.number

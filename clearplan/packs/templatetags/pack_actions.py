@@ -20,9 +20,11 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
+from clearplan.packs.access import PAGE_STATE
+from clearplan.packs.models import PackSession, PackVersion
 from clearplan.packs.response_forms import new_submission_key
 from clearplan.packs.response_views import DONE_TAG, FORM_NAMES, actions_context
-from clearplan.packs.responses import ActionState, patient_action_state
+from clearplan.packs.responses import patient_action_state
 
 register = template.Library()
 
@@ -32,15 +34,17 @@ KEY_PLACEHOLDER = "submission-key-placeholder-{}-7c1e"
 CACHE_SECONDS = 60 * 60
 
 
-def _state_key(state: ActionState) -> str:
-    # Public ids, never reused, so a kept area can never be shown for another link.
+def _key(session: PackSession, version: PackVersion) -> str:
+    """The version, the link, and the newest reply and signature through the link (read with the
+    session by clearplan.packs.access): what the area shows changes only when one of them does.
+    Public ids, never reused, so a kept area can never be shown for another link."""
+    if not hasattr(session, "last_response_key"):
+        session = PackSession.objects.annotate(**PAGE_STATE).get(pk=session.pk)
     parts = [
-        str(state.version.public_id),
-        str(state.link.public_id),
-        ",".join(str(response.public_id) for response in state.responses),
-        str(state.signature.public_id if state.signature else ""),
-        str(state.earlier_signature.public_id if state.earlier_signature else ""),
-        state.chosen_option_id,
+        str(version.public_id),
+        str(session.link.public_id),
+        str(session.last_response_key or ""),  # type: ignore[attr-defined]
+        str(session.last_signature_key or ""),  # type: ignore[attr-defined]
     ]
     return "pack-actions:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
@@ -50,14 +54,14 @@ def pack_actions(context: template.Context) -> SafeString:
     request = context["request"]
     session = context.get("pack_session") or request.pack_session
     version = context.get("version") or request.pack_version
-    state = patient_action_state(session, version)
     if any(DONE_TAG in message.tags.split() for message in messages.get_messages(request)):
         # A confirmation shows once; render it as it is rather than keeping it.
-        area = actions_context(request, session=session, version=version, state=state)
+        area = actions_context(request, session=session, version=version)
         return mark_safe(render_to_string(TEMPLATE, {**area, "csrf_token": get_token(request)}))
-    key = _state_key(state)
+    key = _key(session, version)
     html = cache.get(key)
     if html is None:
+        state = patient_action_state(session, version)
         area = actions_context(request, session=session, version=version, state=state)
         html = render_to_string(TEMPLATE, {**area, "csrf_token": CSRF_PLACEHOLDER})
         for number, name in enumerate(FORM_NAMES.values()):
