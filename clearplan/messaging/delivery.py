@@ -210,12 +210,24 @@ def record_retry(message: OutboundMessage, failure: Failure, *, next_attempt_at:
 
 
 def record_failure(message: OutboundMessage, failure: Failure) -> None:
-    OutboundMessage.objects.filter(pk=message.pk, status__in=TO_BE_SENT).update(
-        status=Status.FAILED,
-        failed_at=timezone.now(),
-        failure_kind=failure.kind,
-        failure_detail_for_staff=failure.detail_for_staff[:300],
-    )
+    with transaction.atomic():
+        changed = OutboundMessage.objects.filter(pk=message.pk, status__in=TO_BE_SENT).update(
+            status=Status.FAILED,
+            failed_at=timezone.now(),
+            failure_kind=failure.kind,
+            failure_detail_for_staff=failure.detail_for_staff[:300],
+        )
+        if changed:
+            tell_the_team_it_failed(message)
+
+
+def tell_the_team_it_failed(message: OutboundMessage) -> None:
+    """A message about a patient's case that will not arrive is something the team must act on."""
+    if message.case_id is None:
+        return
+    from clearplan.notifications.services import notify_team
+
+    notify_team(case=message.case, kind="delivery_failed", text="")
 
 
 def gave_up(message: OutboundMessage, failure: Failure) -> Failure:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record
 from clearplan.lib.background import can_schedule_later
-from clearplan.messaging.delivery import message_id_domain
+from clearplan.messaging.delivery import message_id_domain, tell_the_team_it_failed
 from clearplan.messaging.failures import Failure, email_event_failure, sms_undelivered
 from clearplan.messaging.models import OutboundMessage
 from clearplan.messaging.sms import NOT_SET_UP_MESSAGE, sms_configured
@@ -418,6 +418,8 @@ def _advance(message: OutboundMessage, status: str, *, failure: Failure | None =
             fields += ["failure_kind", "failure_detail_for_staff"]
     message.save(update_fields=fields)
     logger.info("Message %s reported %s by its provider", message.reference, new.value)
+    if new in {OutboundMessage.Status.FAILED, OutboundMessage.Status.BOUNCED}:
+        tell_the_team_it_failed(message)
     return True
 
 

@@ -14,6 +14,7 @@ from clearplan.messaging import delivery
 from clearplan.messaging.models import OutboundMessage
 from clearplan.messaging.signatures import email_events_signature, twilio_signature
 from clearplan.messaging.tests.conftest import FAKE_AUTH_TOKEN, send_sms_through, stored_message
+from clearplan.notifications.models import Notification
 
 EMAIL_SECRET = "relay-shared-secret"
 SMS_STATUS_PATH = "/hooks/sms/status/"
@@ -131,6 +132,7 @@ def test_an_undelivered_text_message_shows_why_on_the_case(hooks, case, coordina
     assert message.failure_kind == "sms_30005"
     assert message.failure_detail_for_staff == "The mobile number doesn't exist or is no longer in use."
     assert message.failed_at is not None
+    assert Notification.objects.filter(recipient=coordinator, kind="delivery_failed", case=case).count() == 1
 
 
 @pytest.mark.django_db

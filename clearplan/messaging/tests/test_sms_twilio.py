@@ -23,6 +23,7 @@ from clearplan.messaging.tests.conftest import (
     run_worker_until_idle,
     send_sms_through,
 )
+from clearplan.notifications.models import Notification
 
 TEXT = SMS_TEXT
 
@@ -141,6 +142,10 @@ def test_a_refusal_fails_at_once_with_a_reason_staff_understand(
     assert message.failure_detail_for_staff == detail
     assert message.failure_next_step == next_step
     assert "491570678" not in message.failure_detail_for_staff + message.failure_kind
+    # The case's coordinator hears about it in the app, once.
+    assert list(Notification.objects.filter(recipient=coordinator).values_list("kind", flat=True)) == [
+        "delivery_failed"
+    ]
     assert not DBTaskResult.objects.filter(status="READY").exists(), "a refusal is not retried"
     [task] = DBTaskResult.objects.all()
     assert "491570678" not in task.traceback
