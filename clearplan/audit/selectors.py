@@ -32,6 +32,8 @@ RECORD_TYPE_LABELS = {
     "fee_schedule": "Fee schedule",
     "pack_template": "Pack template",
     "education_item": "Education item",
+    "outbound_message": "Message to a patient",
+    "outbox_sms": "Text message in the outbox",
 }
 
 # Calm colours: routine reading is neutral, changes are brand, refusals are red.
