@@ -72,3 +72,16 @@ def test_a_case_with_an_empty_treatment_option_cannot_be_frozen(sendable_case, c
     with pytest.raises(ValidationError, match="Add procedures to “Option B: denture”"):
         pack_version_freeze(case=sendable_case, by=coordinator)
     assert not PackVersion.objects.exists()
+
+
+def test_an_option_in_several_steps_shows_a_simple_timeline(sendable_case, coordinator):
+    version = pack_version_freeze(case=sendable_case, by=coordinator)
+
+    crown = version.body_html.split("Option A: crown", 1)[1].split("Option B: denture", 1)[0]
+    assert "How it goes" in crown
+    step_one, step_two = crown.split("Step 1", 1)[1].split("Step 2", 1)
+    assert "Comprehensive examination" in step_one
+    assert "Porcelain crown" not in step_one
+    assert "Porcelain crown" in step_two
+    denture = version.body_html.split("Option B: denture", 1)[1]
+    assert "How it goes" not in denture.split("No treatment", 1)[0]
