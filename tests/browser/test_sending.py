@@ -46,9 +46,9 @@ def test_a_coordinator_sends_the_pack_from_the_composer_and_sees_it_on_the_case(
     page,
     sign_in_as,
     coordinator,
-    sendable_case,
+    sendable_case,  # noqa: F811
     check_page,
-    check_accessibility,  # noqa: F811
+    check_accessibility,
 ):
     case = sendable_case
     sign_in_as(coordinator)

@@ -5,20 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_sign_in_attempts_counted_before_the_password_check'),
+        ("accounts", "0004_sign_in_attempts_counted_before_the_password_check"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clinic',
-            name='pack_link_days',
-            field=models.PositiveSmallIntegerField(default=60, help_text='After this a patient asks the clinic for a new link.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)], verbose_name='days a pack link works'),
+            model_name="clinic",
+            name="pack_link_days",
+            field=models.PositiveSmallIntegerField(
+                default=60,
+                help_text="After this a patient asks the clinic for a new link.",
+                validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(365)],
+                verbose_name="days a pack link works",
+            ),
         ),
         migrations.AddField(
-            model_name='clinic',
-            name='pack_verification',
-            field=models.CharField(choices=[('date_of_birth', 'Date of birth'), ('code', 'A one-time code sent by SMS or email')], default='date_of_birth', help_text='Asked before a patient sees anything in their pack.', max_length=20, verbose_name='how patients prove who they are'),
+            model_name="clinic",
+            name="pack_verification",
+            field=models.CharField(
+                choices=[("date_of_birth", "Date of birth"), ("code", "A one-time code sent by SMS or email")],
+                default="date_of_birth",
+                help_text="Asked before a patient sees anything in their pack.",
+                max_length=20,
+                verbose_name="how patients prove who they are",
+            ),
         ),
     ]

@@ -6,30 +6,33 @@ import clearplan.catalog.models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_pack_templates'),
+        ("catalog", "0002_pack_templates"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='packtemplate',
-            name='consent_statements',
+            model_name="packtemplate",
+            name="consent_statements",
             field=models.JSONField(blank=True, default=clearplan.catalog.models.default_consent_statements),
         ),
         migrations.AddField(
-            model_name='packtemplate',
-            name='email_message',
-            field=models.TextField(default='Hi {patient_first_name},\n\nThank you for coming in. As promised, here is your treatment pack from {dentist_name}: your X-rays and photos, the options we talked about, what each costs and what happens next.\n\nRead it in your own time. If anything is unclear, reply from the pack or call us on {clinic_phone}.\n\nKind regards,\n{team_member_name}\n{clinic_name}'),
+            model_name="packtemplate",
+            name="email_message",
+            field=models.TextField(
+                default="Hi {patient_first_name},\n\nThank you for coming in. As promised, here is your treatment pack from {dentist_name}: your X-rays and photos, the options we talked about, what each costs and what happens next.\n\nRead it in your own time. If anything is unclear, reply from the pack or call us on {clinic_phone}.\n\nKind regards,\n{team_member_name}\n{clinic_name}"
+            ),
         ),
         migrations.AddField(
-            model_name='packtemplate',
-            name='email_subject',
-            field=models.CharField(default='Your treatment pack from {clinic_name}', max_length=200),
+            model_name="packtemplate",
+            name="email_subject",
+            field=models.CharField(default="Your treatment pack from {clinic_name}", max_length=200),
         ),
         migrations.AddField(
-            model_name='packtemplate',
-            name='sms_message',
-            field=models.TextField(default="Hi {patient_first_name}, it's {team_member_name} from {clinic_name}. As promised, here is your treatment pack from {dentist_name}, to read in your own time:"),
+            model_name="packtemplate",
+            name="sms_message",
+            field=models.TextField(
+                default="Hi {patient_first_name}, it's {team_member_name} from {clinic_name}. As promised, here is your treatment pack from {dentist_name}, to read in your own time:"
+            ),
         ),
     ]
