@@ -223,11 +223,12 @@ def record_failure(message: OutboundMessage, failure: Failure) -> None:
 
 def tell_the_team_it_failed(message: OutboundMessage) -> None:
     """A message about a patient's case that will not arrive is something the team must act on."""
-    if message.case_id is None:
+    case = message.case
+    if case is None:
         return
     from clearplan.notifications.services import notify_team
 
-    notify_team(case=message.case, kind="delivery_failed", text="")
+    notify_team(case=case, kind="delivery_failed", text="")
 
 
 def gave_up(message: OutboundMessage, failure: Failure) -> Failure:
