@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -37,16 +36,8 @@ from django.views.decorators.csrf import csrf_exempt
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import client_address
 from clearplan.packs.links import link_is_usable
-from clearplan.packs.models import (
-    ConsentSignature,
-    DeviceType,
-    PackLink,
-    PackSession,
-    PackVersion,
-    PatientResponse,
-    Recipient,
-    VerificationMethod,
-)
+from clearplan.packs.models import DeviceType, PackLink, PackSession, Recipient, VerificationMethod
+from clearplan.packs.session_lookup import find_session
 from clearplan.packs.versions import latest_version
 from clearplan.plans.services import CASE_RECORD_TYPE
 
@@ -193,22 +184,6 @@ def clear_session_cookie(response: HttpResponse) -> None:
 _NOT_LOOKED_UP = object()
 
 
-# Read with the session in the same statement, so the pack page needs no further reads when nothing
-# has changed: the case's latest version, and the newest reply and signature made through the link
-# (which say whether the page's kept actions area is still right).
-PAGE_STATE = {
-    "latest_version_key": Subquery(
-        PackVersion.objects.filter(case_id=OuterRef("link__case_id")).order_by("-number").values("public_id")[:1]
-    ),
-    "last_response_key": Subquery(
-        PatientResponse.objects.filter(session__link_id=OuterRef("link_id")).order_by("-pk").values("public_id")[:1]
-    ),
-    "last_signature_key": Subquery(
-        ConsentSignature.objects.filter(session__link_id=OuterRef("link_id")).order_by("-pk").values("public_id")[:1]
-    ),
-}
-
-
 def session_from_cookie(request: HttpRequest) -> PackSession | None:
     """The session the cookie names while the session itself lasts, even if its link has since
     ended (so the page can say so). Looked up once per request."""
@@ -218,12 +193,7 @@ def session_from_cookie(request: HttpRequest) -> PackSession | None:
     key = request.COOKIES.get(PACK_COOKIE, "")
     session = None
     if key and len(key) <= 100:
-        session = (
-            PackSession.objects.select_related("link__case__clinic", "link__case__patient")
-            .filter(key_sha256=key_digest(key), expires_at__gt=timezone.now())
-            .annotate(**PAGE_STATE)
-            .first()
-        )
+        session = find_session(key_digest(key), timezone.now())
     request._pack_session_lookup = session  # type: ignore[attr-defined]
     return session
 

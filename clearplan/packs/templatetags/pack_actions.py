@@ -20,11 +20,11 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from clearplan.packs.access import PAGE_STATE
 from clearplan.packs.models import PackSession, PackVersion
 from clearplan.packs.response_forms import new_submission_key
 from clearplan.packs.response_views import DONE_TAG, FORM_NAMES, actions_context
 from clearplan.packs.responses import patient_action_state
+from clearplan.packs.session_lookup import PAGE_STATE
 
 register = template.Library()
 
