@@ -29,7 +29,7 @@ from clearplan.audit.models import AuditEvent
 from clearplan.catalog.placeholders import render_text
 from clearplan.packs.models import PackVersion, PackVersionImage
 from clearplan.plans import composer, services
-from clearplan.plans.models import Case, CaseImage, PlanOption
+from clearplan.plans.models import Case, CaseImage
 from clearplan.plans.templatetags.case_images import image_alt
 from clearplan.plans.templatetags.plans_display import line_where, money
 
@@ -166,18 +166,8 @@ def _copy_file(name: str) -> ContentFile[bytes]:
 
 
 def check_sendable(case: Case) -> None:
-    """The same checks as "Ready to send": a pack needed, at least one option, no empty treatment option."""
-    if not case.pack_needed:
-        raise ValidationError("This case is marked as needing no pack. Say a pack is needed first.")
-    options = list(case.options.all())
-    if not options:
-        raise ValidationError("Add at least one option before sending the pack.")
-    empty = [
-        option.title for option in options if option.kind == PlanOption.Kind.TREATMENT and not option.lines.exists()
-    ]
-    if empty:
-        names = ", ".join(f"“{title}”" for title in empty)
-        raise ValidationError(f"Add procedures to {names}, or remove the option, before sending the pack.")
+    """The same checks as "Ready to send", worded for sending."""
+    composer.check_plan_complete(case, before="before sending the pack")
 
 
 def pack_version_freeze(*, case: Case, by: User, request: HttpRequest | None = None) -> PackVersion:

@@ -249,22 +249,28 @@ def option_add_suggestions(
 # ---------- Ready to send ----------
 
 
+def check_plan_complete(case: Case, *, before: str) -> None:
+    """What a pack needs, checked when it is marked ready and again when it is sent: the case needs a
+    pack, has at least one option, and no treatment option is empty. `before` ends each message."""
+    if not case.pack_needed:
+        raise ValidationError("This case is marked as needing no pack. Say a pack is needed first.")
+    options = list(case.options.all())
+    if not options:
+        raise ValidationError(f"Add at least one option {before}.")
+    empty = [
+        option.title for option in options if option.kind == PlanOption.Kind.TREATMENT and not option.lines.exists()
+    ]
+    if empty:
+        names = ", ".join(f"“{title}”" for title in empty)
+        raise ValidationError(f"Add procedures to {names}, or remove the option, {before}.")
+
+
 def case_mark_ready(*, case: Case, by: User, request: HttpRequest | None = None) -> Case:
     """Mark the pack ready for sending. The plan stays editable until it is sent; marking again
     after changes records the new time."""
     with transaction.atomic():
         current = services._locked_case(case)
-        if not current.pack_needed:
-            raise ValidationError("This case is marked as needing no pack. Say a pack is needed first.")
-        options = list(current.options.all())
-        if not options:
-            raise ValidationError("Add at least one option before the pack is ready.")
-        empty = [
-            option.title for option in options if option.kind == PlanOption.Kind.TREATMENT and not option.lines.exists()
-        ]
-        if empty:
-            names = ", ".join(f"“{title}”" for title in empty)
-            raise ValidationError(f"Add procedures to {names}, or remove the option, before the pack is ready.")
+        check_plan_complete(current, before="before the pack is ready")
         previous = current.ready_at
         current.ready_at = timezone.now()
         current.ready_by = by
