@@ -39,6 +39,10 @@ class OutboundMessage(models.Model):
         VERIFICATION_CODE = "verification_code", "Verification code"
         SIGNED_COPY = "signed_copy", "Signed copy"
         STAFF_NOTIFICATION = "staff_notification", "Staff notification"
+        FOLLOW_UP = "follow_up", "Follow-up"
+        BOOKING_CONFIRMATION = "booking_confirmation", "Appointment confirmation"
+        BOOKING_REMINDER = "booking_reminder", "Appointment reminder"
+        DIGEST = "digest", "Digest"
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):

@@ -28,6 +28,7 @@ from clearplan.packs.access import patient_audit, session_details
 from clearplan.packs.links import link_is_usable
 from clearplan.packs.models import ConsentSignature, PackLink, PatientResponse, Recipient
 from clearplan.packs.versions import latest_version
+from clearplan.pipeline import events as pipeline_events
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -252,6 +253,7 @@ def _response_record(
                 **({"reason": [None, reason]} if reason else {}),
             },
         )
+        pipeline_events.patient_responded(response=response)
         _notify(case=case, kind=kind, detail=f"“{response.option_title}”" if response.option_title else "")
     return response
 
@@ -474,6 +476,7 @@ def _signature_record(
                 "drawn": [None, bool(signature.drawn_signature)],
             },
         )
+        pipeline_events.patient_signed(signature=signature)
         _notify(case=case, kind="signed", detail=f"“{signature.option_title}”")
         signature_id = signature.pk
         transaction.on_commit(lambda: signed_pdf_make(signature_id))

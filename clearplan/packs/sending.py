@@ -34,6 +34,7 @@ from clearplan.messaging.services import message_cancel, message_send
 from clearplan.packs.links import link_create, link_path, link_revoke
 from clearplan.packs.models import ConsentSignature, PackLink, PackSend, PackVersion, PatientResponse, Recipient
 from clearplan.packs.versions import case_changed_since, check_sendable, latest_version, pack_version_freeze
+from clearplan.pipeline import events as pipeline_events
 from clearplan.plans import composer, services
 
 if TYPE_CHECKING:
@@ -382,6 +383,7 @@ def _pack_send(
             pack_send_row.email_message_id = mail.public_id
             update_fields.append("email_message_id")
         pack_send_row.save(update_fields=update_fields)
+        pipeline_events.pack_sent(send=pack_send_row)
         services._audit(
             action=AuditEvent.Action.CREATE,
             case=current,
@@ -430,6 +432,7 @@ def pack_send_cancel(*, send: PackSend, by: User, request: HttpRequest | None = 
             request=request,
             changes={"pack_send_cancelled": [None, str(current.public_id)]},
         )
+        pipeline_events.pack_send_cancelled(send=current)
     return current
 
 

@@ -5,3 +5,6 @@ class PipelineConfig(AppConfig):
     name = "clearplan.pipeline"
     label = "pipeline"
     verbose_name = "Pipeline and Today"
+
+    def ready(self) -> None:
+        from clearplan.pipeline import signals  # noqa: F401 - connects the receivers

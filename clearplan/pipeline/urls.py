@@ -1,9 +1,13 @@
-from django.urls import path
+"""The pipeline's addresses, one module per area: the board and list, Today and tasks,
+follow-up rules, bookings, and digests."""
 
-from clearplan.pipeline import views
+from clearplan.pipeline import board_urls, booking_urls, digest_urls, followup_urls, today_urls
 
 app_name = "pipeline"
 urlpatterns = [
-    path("today/", views.today, name="today"),
-    path("pipeline/", views.board, name="board"),
+    *board_urls.urlpatterns,
+    *today_urls.urlpatterns,
+    *followup_urls.urlpatterns,
+    *booking_urls.urlpatterns,
+    *digest_urls.urlpatterns,
 ]

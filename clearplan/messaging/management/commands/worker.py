@@ -5,8 +5,9 @@ unless told otherwise, and it keeps the task table in order, once before it star
 every minute while it runs: tasks abandoned by a stopped worker go back to the queue (the
 database backend alone would leave them marked running for ever), secret arguments of
 finished tasks are cleared, finished tasks older than TASKS_KEEP_FINISHED_DAYS are
-deleted, and a message that is due but has no task to send it (see
-`requeue_stranded_messages`) gets one.
+deleted, a message that is due but has no task to send it (see
+`requeue_stranded_messages`) gets one, and the pipeline's timed work runs (follow-up rules,
+appointment reminders, digests; see clearplan/pipeline/schedule.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from clearplan.lib.background import PeriodicUpkeep, Upkeep, task_upkeep, worker_id_for_this_process
 from clearplan.messaging.tasks import requeue_stranded_messages
+from clearplan.pipeline.schedule import pipeline_upkeep
 
 
 def _seconds(value: str) -> float:
@@ -35,6 +37,7 @@ def _upkeep(*, abandoned_after: timedelta, keep_finished_for: timedelta) -> Upke
     # Abandoned tasks first: a message whose worker stopped is then retried by its own task.
     found = task_upkeep(abandoned_after=abandoned_after, keep_finished_for=keep_finished_for)
     requeue_stranded_messages()
+    pipeline_upkeep()
     return found
 
 

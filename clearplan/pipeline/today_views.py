@@ -12,8 +12,3 @@ def today(request: HttpRequest) -> HttpResponse:
     hour = clinic_now(request.clinic).hour
     greeting = "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
     return render(request, "pipeline/today.html", {"greeting": greeting})
-
-
-@staff_required
-def board(request: HttpRequest) -> HttpResponse:
-    return render(request, "pipeline/board.html")

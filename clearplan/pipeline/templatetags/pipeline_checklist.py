@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.inclusion_tag("pipeline/checklist/_case_checklist.html", takes_context=True)
+def case_checklist(context: template.Context, case: Any) -> dict[str, Any]:
+    return {"case": case, "request": context.get("request"), "csrf_token": context.get("csrf_token")}
