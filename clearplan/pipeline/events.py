@@ -31,7 +31,6 @@ def pack_sent(*, send: PackSend) -> None:
         cause=MoveCause.PACK_SENT,
         event_key=f"pack_send:{send.public_id}",
         only_from=frozenset({S.NOT_SENT}),
-        at=send.send_at,
     )
     checklist.step_done_automatically(case=case, key=checklist.SEND_PACK)
     activity_touch(case=case)
