@@ -354,10 +354,10 @@ def test_the_partial_shows_the_summary_chips_and_timeline(sendable_case, version
     assert html.index("Pack sent by SMS and email") < html.index("Opened on a phone")
 
 
-def test_the_partial_says_not_viewed_yet_for_a_sent_pack(sendable_case, version, link, sent):
+def test_the_partial_says_the_pack_is_not_opened_yet_for_a_sent_pack(sendable_case, version, link, sent):
     html = render_to_string("packs/staff/_engagement.html", engagement_context(sendable_case))
 
-    assert "Not viewed yet" in html
+    assert "The patient has not opened the pack yet." in html
     assert "chip" not in html
 
 
