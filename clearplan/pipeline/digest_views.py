@@ -35,7 +35,7 @@ def digest_choices(request: HttpRequest) -> HttpResponse:
             return redirect(reverse("accounts:profile") + "#digests-heading")
     else:
         form = DigestChoicesForm(initial=digests.choices_for(request.user), kinds=kinds)
-    return render(request, "pipeline/digests/choices.html", {"digest_form": form})
+    return render(request, "pipeline/digests/choices.html", {"digest_form": form if kinds else None})
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -48,6 +48,5 @@ def digest_open(request: HttpRequest, clinic_id: uuid.UUID, where: str) -> HttpR
     clinic = next((clinic for clinic in request.available_clinics if clinic.public_id == clinic_id), None)
     if clinic is None:
         raise Http404
-    if clinic.pk != request.clinic.pk:
-        request.session[ACTIVE_CLINIC_SESSION_KEY] = str(clinic.public_id)
+    request.session[ACTIVE_CLINIC_SESSION_KEY] = str(clinic.public_id)
     return redirect(OPEN_TARGETS[where])
