@@ -7,4 +7,4 @@ class PipelineConfig(AppConfig):
     verbose_name = "Pipeline and Today"
 
     def ready(self) -> None:
-        from clearplan.pipeline import signals  # noqa: F401 - connects the receivers
+        from clearplan.pipeline import checklist_receivers, signals  # noqa: F401 - connects the receivers
