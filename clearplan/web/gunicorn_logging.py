@@ -1,5 +1,6 @@
 """gunicorn's access log without secrets: a patient link's token (/p/<token>) is written as /p/…,
-so the log never holds a working way into someone's treatment pack.
+so the log never holds a working way into someone's treatment pack; an appointment's confirm link
+(/a/<token>) is written as /a/….
 
     gunicorn --logger-class clearplan.web.gunicorn_logging.AccessLogWithoutTokens ...
 """
@@ -16,9 +17,12 @@ _PATIENT_LINK = re.compile(
     r"/p/(?!(?:images|logo|brand|verify|code|sign-out|signed-out|pdf|engagement|respond|sign|signed)(?:/|\b))[^/?\s\"]+"
 )
 
+# /a/<token> at the start of the path is an appointment's confirm link.
+_APPOINTMENT_LINK = re.compile(r"(?<!\S)/a/[^/?\s\"]+")
+
 
 def redact(text: str) -> str:
-    return _PATIENT_LINK.sub("/p/…", text)
+    return _APPOINTMENT_LINK.sub("/a/…", _PATIENT_LINK.sub("/p/…", text))
 
 
 class AccessLogWithoutTokens(Logger):
