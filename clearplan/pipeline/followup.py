@@ -721,13 +721,22 @@ def message_words(rule: FollowUpRule, values: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _why_not(channel: str, place: Any, configured: bool) -> str:
-    name = "SMS" if channel == "sms" else "email"
-    if not configured:
-        return f"{name} is not set up"
-    if not place.address:
-        return f"there is no {'mobile number' if channel == 'sms' else 'email address'} on record"
-    return f"the patient no longer agrees to {name}"
+def _channel_name(channel: str) -> str:
+    return "SMS" if channel == "sms" else "email"
+
+
+def _why_not(refused: list[tuple[str, str]]) -> str:
+    """Why channels were not used, in one sentence: [("sms", "consent"), ("email", "no address")]."""
+    reasons = []
+    unconsented = [_channel_name(channel) for channel, why in refused if why == "consent"]
+    if unconsented:
+        reasons.append(f"the patient no longer agrees to {' or '.join(unconsented)}")
+    for channel, why in refused:
+        if why == "not set up":
+            reasons.append(f"{_channel_name(channel)} is not set up")
+        elif why == "no address":
+            reasons.append(f"there is no {'mobile number' if channel == 'sms' else 'email address'} on record")
+    return "; ".join(reasons)
 
 
 def _contact(
@@ -749,15 +758,19 @@ def _contact(
     case = progress.case
     places = destinations(case.patient, send.recipient)
     channels = [channel for channel, used in ((SMS, send.by_sms), (EMAIL, send.by_email)) if used]
-    usable, refused = [], []
+    usable: list[str] = []
+    refused: list[tuple[str, str]] = []
     for channel in channels:
-        configured = channel != SMS or sms_configured()
-        if configured and places[channel].usable:
-            usable.append(channel)
+        if channel == SMS and not sms_configured():
+            refused.append((channel, "not set up"))
+        elif not places[channel].address:
+            refused.append((channel, "no address"))
+        elif not places[channel].usable:
+            refused.append((channel, "consent"))
         else:
-            refused.append(_why_not(channel, places[channel], configured))
+            usable.append(channel)
     if not usable:
-        return _Result(Outcome.SKIPPED, f"{what} not sent: {' and '.join(refused)}.")
+        return _Result(Outcome.SKIPPED, f"{what} not sent: {_why_not(refused)}.")
     sender = assigned_person(case)
     words = message_words(rule, message_values(case, recipient=send.recipient, sender=sender))
     try:
@@ -791,10 +804,10 @@ def _contact(
     except ValidationError as error:
         return _Result(Outcome.SKIPPED, f"{what} not sent: {' '.join(error.messages)}")
     CaseProgress.objects.filter(pk=progress.pk).update(automatic_contacts=F("automatic_contacts") + 1)
-    by = " and ".join("SMS" if channel == SMS else "email" for channel in usable)
+    by = " and ".join(_channel_name(channel) for channel in usable)
     detail = f"{what} sent by {by} in the name of {sender.display_name}."
     if refused:
-        detail += f" Not by {', '.join(refused)}."
+        detail += f" Not by {' or '.join(_channel_name(channel) for channel, _ in refused)}: {_why_not(refused)}."
     return _Result(Outcome.MESSAGED, detail, sent[0])
 
 
