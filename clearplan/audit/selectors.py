@@ -34,6 +34,8 @@ RECORD_TYPE_LABELS = {
     "education_item": "Education item",
     "outbound_message": "Message to a patient",
     "outbox_sms": "Text message in the outbox",
+    "pipeline_board": "Pipeline board",
+    "pipeline_list": "Pipeline list",
 }
 
 # Calm colours: routine reading is neutral, changes are brand, refusals are red.

@@ -9,19 +9,20 @@ keyed by its event so the same event never moves a case twice, however often it 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record
 from clearplan.pipeline.models import CaseProgress, MoveCause, NotProceedingReason, Stage, StageMove
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from clearplan.accounts.models import User
+    from clearplan.accounts.models import Clinic, User
     from clearplan.plans.models import Case
 
 S = Stage
@@ -50,6 +51,26 @@ HOW_TO_REACH: dict[str, str] = {
 }
 
 
+# The audit log names cases with the same record type as the case pages do.
+CASE_RECORD_TYPE = "case"
+
+
+def audit_case_change(
+    *, case: Case, changes: dict[str, Any], by: User | None = None, request: HttpRequest | None = None
+) -> None:
+    """One audit row for a change to the case's place in the pipeline (its stage, its coordinator…);
+    without `by`, Clearplan made it."""
+    audit_record(
+        action=AuditEvent.Action.UPDATE,
+        request=request,
+        actor=by,
+        clinic=case.clinic,
+        obj=case,
+        object_type=CASE_RECORD_TYPE,
+        changes=changes,
+    )
+
+
 def can_move(from_stage: str, to_stage: str) -> bool:
     return to_stage in ALLOWED_MOVES.get(from_stage, frozenset())
 
@@ -73,6 +94,19 @@ def progress_start(case: Case) -> CaseProgress:
 def _locked_progress(case: Case) -> CaseProgress:
     progress_for(case)
     return CaseProgress.objects.select_for_update().get(case=case)
+
+
+def look_again_suggested(clinic: Clinic) -> dt.date:
+    """The date offered to look at a case again when it is not proceeding for now: today in the
+    clinic plus its follow-up settings' `look_again_after_days`."""
+    from clearplan.lib.clinic_time import clinic_now
+    from clearplan.pipeline.followup import settings_for
+
+    return clinic_now(clinic).date() + dt.timedelta(days=settings_for(clinic).look_again_after_days)
+
+
+def _stage_words(move: StageMove) -> list[str | None]:
+    return [Stage(move.from_stage).label, Stage(move.to_stage).label]
 
 
 def _check_not_proceeding(reason: str, look_again_on: dt.date | None, *, today: dt.date) -> None:
@@ -170,6 +204,8 @@ def stage_move(
             )
         if to_stage == S.NOT_PROCEEDING:
             _check_not_proceeding(reason, look_again_on, today=clinic_now(case.clinic).date())
+            if look_again_on is None:
+                look_again_on = look_again_suggested(case.clinic)
         move = _apply(
             progress,
             to_stage=to_stage,
@@ -181,14 +217,13 @@ def stage_move(
             event_key=None,
             at=timezone.now(),
         )
-        audit_record(
-            action="case.stage_moved",
-            request=request,
-            actor=by,
-            clinic=case.clinic,
-            obj=case,
-            changes={"stage": [move.from_stage, move.to_stage], "note": note, "reason": reason},
-        )
+        changes: dict[str, list[str | None]] = {"stage": _stage_words(move)}
+        if note:
+            changes["note"] = [None, note]
+        if move.not_proceeding_reason:
+            changes["reason"] = [None, NotProceedingReason(move.not_proceeding_reason).label]
+            changes["look again on"] = [None, str(move.look_again_on)]
+        audit_case_change(case=case, changes=changes, by=by, request=request)
     return move
 
 
@@ -231,11 +266,8 @@ def stage_move_automatically(
                 event_key=event_key,
                 at=at or timezone.now(),
             )
-            audit_record(
-                action="case.stage_moved",
-                clinic=case.clinic,
-                obj=case,
-                changes={"stage": [move.from_stage, move.to_stage], "cause": cause},
+            audit_case_change(
+                case=case, changes={"stage": _stage_words(move), "because": [None, MoveCause(cause).label]}
             )
             return move
     except IntegrityError:

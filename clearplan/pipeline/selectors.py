@@ -1,0 +1,458 @@
+"""Reading the pipeline: a case's value, the board's columns and cards, and the list.
+
+`case_value_subquery()` is the one definition of what a case is worth, shared by the board,
+the list, Today and the digests. The board reads in a fixed number of queries however many
+cases a clinic has: one light query gives every open case's stage and value (for the
+columns' counts and totals and to choose the cards shown), a second reads the shown cards in
+full. The list pages one annotated query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import (
+    BooleanField,
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from clearplan.lib.clinic_time import clinic_now, clinic_zone
+from clearplan.packs.models import ConsentSignature, PackSend, PackVisit, PatientResponse
+from clearplan.pipeline.models import BOARD_STAGES, CaseProgress, CaseTask, Stage
+from clearplan.pipeline.stages import HOW_TO_REACH, moves_by_hand
+from clearplan.plans.models import PlanLine, PlanOption
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from clearplan.accounts.models import Clinic, User
+    from clearplan.catalog.models import PackTemplate
+
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Decimal("0.00")
+
+# How many cards a column shows before "Show all": the highest values first.
+CARDS_PER_COLUMN = 20
+
+
+# ---------- What a case is worth ----------
+
+
+def case_value_subquery(case_ref: str = "pk") -> Coalesce:
+    """The value of the case `OuterRef(case_ref)` points at, as Decimal in the clinic's currency:
+    the total (fee × quantity) of its recommended option's lines, or of its first treatment
+    option when none is recommended; 0 when it has no option with lines.
+
+    Annotate a Case queryset with `case_value_subquery()`, or any model with a case foreign key
+    with `case_value_subquery("case_id")`."""
+    line_totals = (
+        PlanLine.objects.filter(option=OuterRef("pk"))
+        .order_by()
+        .values("option")
+        .annotate(total=Sum(ExpressionWrapper(F("fee") * F("quantity"), output_field=MONEY)))
+        .values("total")
+    )
+    chosen_option = (
+        PlanOption.objects.filter(case=OuterRef(case_ref))
+        .filter(Q(is_recommended=True) | Q(kind=PlanOption.Kind.TREATMENT))
+        .order_by("-is_recommended", "position", "pk")
+        .annotate(total=Subquery(line_totals, output_field=MONEY))
+        .values("total")[:1]
+    )
+    return Coalesce(Subquery(chosen_option, output_field=MONEY), Value(ZERO), output_field=MONEY)
+
+
+# ---------- Filters ----------
+
+
+class Engagement:
+    NOT_VIEWED = "not_viewed"
+    VIEWED_NO_RESPONSE = "viewed_no_response"
+    RESPONDED = "responded"
+
+    CHOICES = (
+        (NOT_VIEWED, "Sent, not viewed"),
+        (VIEWED_NO_RESPONSE, "Viewed, no response"),
+        (RESPONDED, "Responded"),
+    )
+
+
+UNASSIGNED = "none"
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    """What the board and the list are narrowed to. Every field is optional."""
+
+    coordinator: User | None = None
+    unassigned: bool = False
+    dentist: User | None = None
+    plan_type: str = ""
+    value_min: Decimal | None = None
+    value_max: Decimal | None = None
+    sent_from: dt.date | None = None
+    sent_to: dt.date | None = None
+    engagement: str = ""
+    template: PackTemplate | None = None
+    # The list only: one stage, or every open stage when empty.
+    stage: str = ""
+
+    @property
+    def any(self) -> bool:
+        return any(
+            (
+                self.coordinator,
+                self.unassigned,
+                self.dentist,
+                self.plan_type,
+                self.value_min is not None,
+                self.value_max is not None,
+                self.sent_from,
+                self.sent_to,
+                self.engagement,
+                self.template,
+                self.stage,
+            )
+        )
+
+
+def _sent(now: dt.datetime) -> Exists:
+    """A pack has gone to the patient: sent, or scheduled for a time that has passed."""
+    return Exists(
+        PackSend.objects.filter(case=OuterRef("case_id"), send_at__lte=now).exclude(status=PackSend.Status.CANCELLED)
+    )
+
+
+def _viewed() -> Exists:
+    return Exists(PackVisit.objects.filter(case=OuterRef("case_id")))
+
+
+def _responded() -> Q:
+    return Q(Exists(PatientResponse.objects.filter(case=OuterRef("case_id")))) | Q(
+        Exists(ConsentSignature.objects.filter(case=OuterRef("case_id")))
+    )
+
+
+def _local_midnight(day: dt.date, clinic: Clinic) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=clinic_zone(clinic))
+
+
+def open_progress(clinic: Clinic, filters: CaseFilters, *, stages: Sequence[str] = BOARD_STAGES) -> QuerySet[Any]:
+    """The clinic's cases in `stages`, narrowed by `filters`, annotated with `value`."""
+    progress = CaseProgress.objects.filter(clinic=clinic)
+    progress = progress.filter(stage=filters.stage) if filters.stage else progress.filter(stage__in=list(stages))
+    progress = progress.annotate(value=case_value_subquery("case_id"))
+    if filters.unassigned:
+        progress = progress.filter(case__coordinator__isnull=True)
+    elif filters.coordinator is not None:
+        progress = progress.filter(case__coordinator=filters.coordinator)
+    if filters.dentist is not None:
+        progress = progress.filter(case__dentist=filters.dentist)
+    if filters.plan_type:
+        progress = progress.filter(case__plan_type=filters.plan_type)
+    if filters.template is not None:
+        progress = progress.filter(case__template=filters.template)
+    if filters.value_min is not None:
+        progress = progress.filter(value__gte=filters.value_min)
+    if filters.value_max is not None:
+        progress = progress.filter(value__lte=filters.value_max)
+    if filters.sent_from or filters.sent_to:
+        sends = PackSend.objects.filter(case=OuterRef("case_id")).exclude(status=PackSend.Status.CANCELLED)
+        if filters.sent_from:
+            sends = sends.filter(send_at__gte=_local_midnight(filters.sent_from, clinic))
+        if filters.sent_to:
+            sends = sends.filter(send_at__lt=_local_midnight(filters.sent_to + dt.timedelta(days=1), clinic))
+        progress = progress.filter(Exists(sends))
+    if filters.engagement == Engagement.NOT_VIEWED:
+        progress = progress.filter(_sent(timezone.now())).exclude(_viewed())
+    elif filters.engagement == Engagement.VIEWED_NO_RESPONSE:
+        progress = progress.filter(_viewed()).exclude(_responded())
+    elif filters.engagement == Engagement.RESPONDED:
+        progress = progress.filter(_responded())
+    return progress
+
+
+# ---------- Cards ----------
+
+
+def _next_task() -> QuerySet[CaseTask]:
+    """The case's open task that is due first (tasks without a date last)."""
+    return CaseTask.objects.filter(case=OuterRef("case_id"), done_at__isnull=True).order_by(
+        F("due_on").asc(nulls_last=True), "position", "pk"
+    )
+
+
+def with_card_details(progress: QuerySet[Any]) -> QuerySet[Any]:
+    """Everything a card or a list row shows, read with the progress rows in one query."""
+    visits = PackVisit.objects.filter(case=OuterRef("case_id")).order_by().values("case")
+    return progress.select_related("case__patient", "case__coordinator").annotate(
+        visits=Coalesce(Subquery(visits.annotate(n=Count("pk")).values("n")), Value(0)),
+        seconds_viewed=Coalesce(Subquery(visits.annotate(s=Sum("seconds_viewed")).values("s")), Value(0)),
+        sent=_sent(timezone.now()),
+        responded=ExpressionWrapper(_responded(), output_field=BooleanField()),
+        next_task_title=Subquery(_next_task().values("title")[:1]),
+        next_task_due=Subquery(_next_task().values("due_on")[:1]),
+    )
+
+
+def _days_between(earlier: dt.datetime, today: dt.date, zone: Any) -> int:
+    return max(0, (today - earlier.astimezone(zone).date()).days)
+
+
+def days_label(days: int) -> str:
+    return "today" if days == 0 else "1 day" if days == 1 else f"{days} days"
+
+
+def ago_label(days: int) -> str:
+    return "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+
+
+def _duration_words(seconds: int) -> str:
+    from clearplan.packs.engagement_selectors import duration_label
+
+    return duration_label(seconds)
+
+
+@dataclass
+class Card:
+    """One case as the board and the list show it."""
+
+    progress: CaseProgress
+    value: Decimal
+    days_in_stage: int
+    days_since_activity: int
+    visits: int
+    seconds_viewed: int
+    sent: bool
+    responded: bool
+    next_task_title: str
+    next_task_due: dt.date | None
+    next_task_overdue: bool
+    moves: list[str]
+
+    @property
+    def case(self) -> Any:
+        return self.progress.case
+
+    @property
+    def patient(self) -> Any:
+        return self.progress.case.patient
+
+    @property
+    def stage(self) -> str:
+        return self.progress.stage
+
+    @property
+    def stage_label(self) -> str:
+        return self.progress.get_stage_display()
+
+    @property
+    def revision(self) -> int:
+        return self.progress.revision
+
+    @property
+    def days_in_stage_label(self) -> str:
+        return days_label(self.days_in_stage)
+
+    @property
+    def last_activity_label(self) -> str:
+        return ago_label(self.days_since_activity)
+
+    @property
+    def engagement_label(self) -> str:
+        if self.visits:
+            times = {1: "once", 2: "twice"}.get(self.visits, f"{self.visits} times")
+            words = f"Viewed {times}"
+            return f"{words} · {_duration_words(self.seconds_viewed)}" if self.seconds_viewed else words
+        return "Not viewed yet" if self.sent else "Not sent yet"
+
+    @property
+    def engagement_state(self) -> str:
+        if self.responded:
+            return "responded"
+        if self.visits:
+            return "viewed"
+        return "not_viewed" if self.sent else "not_sent"
+
+
+def _cards(rows: Iterable[Any], clinic: Clinic) -> list[Card]:
+    zone = clinic_zone(clinic)
+    today = clinic_now(clinic).date()
+    cards = []
+    for row in rows:
+        due = row.next_task_due
+        cards.append(
+            Card(
+                progress=row,
+                value=row.value if row.value is not None else ZERO,
+                days_in_stage=_days_between(row.stage_since, today, zone),
+                days_since_activity=_days_between(row.last_activity_at, today, zone),
+                visits=row.visits or 0,
+                seconds_viewed=row.seconds_viewed or 0,
+                sent=bool(row.sent),
+                responded=bool(row.responded),
+                next_task_title=row.next_task_title or "",
+                next_task_due=due,
+                next_task_overdue=due is not None and due < today,
+                moves=moves_by_hand(row.stage),
+            )
+        )
+    return cards
+
+
+# ---------- The board ----------
+
+
+@dataclass
+class Column:
+    stage: str
+    label: str
+    count: int = 0
+    total: Decimal = ZERO
+    cards: list[Card] = field(default_factory=list)
+    # Only for "Sent": how many have been opened.
+    viewed: int = 0
+    showing_all: bool = False
+
+    @property
+    def hidden(self) -> int:
+        return self.count - len(self.cards)
+
+    @property
+    def not_viewed(self) -> int:
+        return self.count - self.viewed
+
+    @property
+    def by_hand(self) -> bool:
+        """Whether a person can move a case into this column."""
+        return self.stage not in HOW_TO_REACH
+
+    @property
+    def how_to_reach(self) -> str:
+        return HOW_TO_REACH.get(self.stage, "")
+
+
+@dataclass
+class Board:
+    columns: list[Column]
+
+    @property
+    def count(self) -> int:
+        return sum(column.count for column in self.columns)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((column.total for column in self.columns), ZERO)
+
+    @property
+    def shown_case_ids(self) -> list[int]:
+        return [card.progress.case_id for column in self.columns for card in column.cards]
+
+
+def board_for(
+    clinic: Clinic,
+    filters: CaseFilters,
+    *,
+    stages: Sequence[str] = BOARD_STAGES,
+    show_all: str = "",
+    per_column: int = CARDS_PER_COLUMN,
+) -> Board:
+    """The board's columns for `stages` (all of them by default), each with its count, total
+    value and its highest-value cards (every card for the column named by `show_all`).
+    Two queries, however many cases."""
+    summary = (
+        open_progress(clinic, filters, stages=stages)
+        .annotate(viewed=_viewed())
+        .order_by()
+        .values_list("case_id", "stage", "value", "viewed")
+    )
+    columns = {stage: Column(stage=stage, label=Stage(stage).label) for stage in stages}
+    ranked: dict[str, list[tuple[Decimal, int]]] = {stage: [] for stage in stages}
+    for case_id, stage, value, viewed in summary:
+        column = columns[stage]
+        amount = value if value is not None else ZERO
+        column.count += 1
+        column.total += amount
+        column.viewed += 1 if viewed else 0
+        ranked[stage].append((amount, case_id))
+    chosen: list[int] = []
+    for stage, entries in ranked.items():
+        entries.sort(reverse=True)
+        showing_all = stage == show_all
+        columns[stage].showing_all = showing_all
+        chosen.extend(case_id for _value, case_id in (entries if showing_all else entries[:per_column]))
+    if chosen:
+        rows = with_card_details(
+            CaseProgress.objects.filter(case_id__in=chosen).annotate(value=case_value_subquery("case_id"))
+        )
+        for card in sorted(_cards(rows, clinic), key=lambda c: (c.value, c.progress.case_id), reverse=True):
+            columns[card.stage].cards.append(card)
+    return Board(columns=[columns[stage] for stage in stages])
+
+
+# ---------- The list ----------
+
+# Sort keys offered by the list's column headings, and what each orders by (ascending).
+STAGE_ORDER = models.Case(
+    *[When(stage=stage, then=Value(position)) for position, stage in enumerate(Stage.values)],
+    default=Value(99),
+    output_field=IntegerField(),
+)
+LIST_SORTS: dict[str, tuple[Any, ...]] = {
+    "patient": ("case__patient__search_name",),
+    "stage": (STAGE_ORDER,),
+    "value": ("value",),
+    # More days in the stage first when ascending reads "fewest days": so days sort by the start.
+    "days": ("-stage_since",),
+    "activity": ("last_activity_at",),
+    "assigned": ("case__coordinator__first_name", "case__coordinator__last_name"),
+    "next": (F("next_task_due").asc(nulls_last=True),),
+}
+DEFAULT_SORT = "stage"
+
+
+def _ordering(sort: str) -> list[Any]:
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    terms = LIST_SORTS.get(key, LIST_SORTS[DEFAULT_SORT])
+    ordered: list[Any] = []
+    for term in terms:
+        if isinstance(term, str):
+            expression: Any = F(term.lstrip("-"))
+            flipped = term.startswith("-") != descending
+            ordered.append(expression.desc(nulls_last=True) if flipped else expression.asc(nulls_last=True))
+        elif hasattr(term, "descending"):  # already an OrderBy
+            ordered.append(term.expression.desc(nulls_last=True) if descending else term)
+        else:
+            ordered.append(term.desc() if descending else term.asc())
+    if key == "stage":
+        ordered.append(F("value").desc())
+    ordered.append(F("case_id").desc())
+    return ordered
+
+
+def list_rows(clinic: Clinic, filters: CaseFilters, *, sort: str = DEFAULT_SORT) -> QuerySet[Any]:
+    """The list's rows (progress rows with card details), filtered and sorted; page it."""
+    return with_card_details(open_progress(clinic, filters)).order_by(*_ordering(sort))
+
+
+def cards_from(rows: Iterable[Any], clinic: Clinic) -> list[Card]:
+    return _cards(rows, clinic)
