@@ -60,7 +60,9 @@ def case_lines(case: Case) -> list[PlanLine]:
 
 
 def line_label(line: PlanLine, clinic: Clinic) -> str:
+    """ "Porcelain crown — tooth 26", "Full upper or lower denture — upper arch"."""
     where = line_where(line, clinic)
+    where = f"tooth {where}" if line.tooth else where.lower()
     quantity = f" × {line.quantity}" if line.quantity > 1 else ""
     return f"{line.procedure.name}{f' — {where}' if where else ''}{quantity}"
 
