@@ -73,7 +73,6 @@ class StepForm(forms.Form):
         required=False,
         min_value=0,
         max_value=checklist.MAX_DUE_AFTER_DAYS,
-        help_text="0: on the day of the conversation",
         error_messages={
             "invalid": "Enter a whole number of days.",
             "min_value": "Enter 0 or more days.",

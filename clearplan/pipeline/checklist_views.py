@@ -194,7 +194,9 @@ def workflow_steps(request: HttpRequest) -> HttpResponse:
             else:
                 url = reverse("pipeline:workflow_steps")
                 if move is not None:
-                    return redirect(f"{url}?moved={move[0]}:{move[1]}#step-{move[0]}")
+                    # No #fragment: a page opened at a fragment ignores autofocus, which puts the
+                    # keyboard back on the button just pressed (and scrolls to it).
+                    return redirect(f"{url}?moved={move[0]}:{move[1]}")
                 messages.success(request, "Checklist saved. New cases follow it; open cases keep the tasks they have.")
                 return redirect(url)
     problems = [form for form in forms if form.errors]
