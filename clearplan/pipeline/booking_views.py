@@ -54,7 +54,9 @@ def _told(case: Case, booking: Booking) -> str:
     return f"No confirmation could be sent: {' '.join(reach.problems)}"
 
 
-def _form_page(request: HttpRequest, case: Case, form: BookingForm, booking: Booking | None, status: int = 200):
+def _form_page(
+    request: HttpRequest, case: Case, form: BookingForm, booking: Booking | None, status: int = 200
+) -> HttpResponse:
     context = {"case": case, "patient": case.patient, "form": form, "booking": booking}
     return render(request, "pipeline/bookings/booking_form.html", context, status=status)
 

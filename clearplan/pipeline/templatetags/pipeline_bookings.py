@@ -2,8 +2,8 @@
 appointments (coming ones first, then past ones, then cancelled ones), whether the patient was
 sent a confirmation and confirmed, when the reminder goes, and the actions on each.
 
-Four queries however many appointments: the bookings with their practitioner, their plan lines,
-and the clinic's follow-up settings (for the reminder time)."""
+Three queries however many appointments: the bookings with who they are with and who cancelled
+them, their plan lines, and the clinic's follow-up settings (for the reminder time)."""
 
 from __future__ import annotations
 
