@@ -144,7 +144,13 @@ DEFAULT_RULES: dict[str, RuleDefaults] = {
     K.LOOK_AGAIN: RuleDefaults(after_business_days=1),
 }
 
-# What each rule does, in a sentence for the settings page.
+# When each rule applies and what it does, for the settings page.
+RULE_WHEN: dict[str, str] = {
+    K.NOT_OPENED: "The pack was sent and has not been opened.",
+    K.VIEWED_NO_RESPONSE: "The patient opened the pack and has not replied.",
+    K.NO_RESPONSE_MESSAGE: "There is still no reply some days after the pack was sent.",
+    K.LOOK_AGAIN: "A case not proceeding for now reaches its date to look again.",
+}
 RULE_EFFECTS: dict[str, str] = {
     K.NOT_OPENED: "A gentle reminder, with a link to the pack, on the channels the pack was sent by.",
     K.VIEWED_NO_RESPONSE: (
