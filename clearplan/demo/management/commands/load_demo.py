@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import NoReverseMatch, reverse
 
 from clearplan.demo.packs import demo_patient_link
+from clearplan.demo.pipeline import load_demo_pipeline
 from clearplan.demo.practice import DEMO_PASSWORD, ORGANISATION_NAME, demo_logins, demo_organisation, load_practice
 
 
@@ -34,6 +35,8 @@ class Command(BaseCommand):
                 "CLEARPLAN_DEMO=true or DEBUG=true. Start the demo with bin/demo."
             )
         result = load_practice()
+        if result.organisation is not None:
+            load_demo_pipeline(result.organisation)
         if result.created:
             self.stdout.write(
                 self.style.SUCCESS(
