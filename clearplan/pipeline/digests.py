@@ -39,8 +39,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -53,7 +52,8 @@ from clearplan.messaging.services import message_send
 from clearplan.packs.models import PackSend, PackVisit, PatientResponse
 from clearplan.pipeline.followup import settings_for
 from clearplan.pipeline.models import Booking, DigestChoice, DigestFrequency, DigestKind, DigestSent, Stage
-from clearplan.plans.models import Case, PlanLine, PlanOption
+from clearplan.pipeline.selectors import case_value_subquery
+from clearplan.plans.models import Case
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -269,26 +269,6 @@ def digest_choices_set(*, user: User, choices: Mapping[str, str], request: HttpR
 # ---------------------------------------------------------------------------
 # The figures
 # ---------------------------------------------------------------------------
-
-
-def case_value_subquery() -> Coalesce:
-    """A case's value, for annotating a Case queryset: the total of its recommended option's
-    lines (fee × quantity), or of its first treatment option when none is recommended."""
-    chosen = (
-        PlanOption.objects.filter(case_id=OuterRef(OuterRef("pk")))
-        .filter(Q(is_recommended=True) | Q(kind=PlanOption.Kind.TREATMENT))
-        .order_by("-is_recommended", "position", "pk")
-        .values("pk")[:1]
-    )
-    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
-    total = (
-        PlanLine.objects.filter(option_id=Subquery(chosen))
-        .order_by()
-        .values("option_id")
-        .annotate(total=Sum(ExpressionWrapper(F("fee") * F("quantity"), output_field=money)))
-        .values("total")
-    )
-    return Coalesce(Subquery(total, output_field=money), Value(ZERO), output_field=money)
 
 
 @dataclass(frozen=True)
