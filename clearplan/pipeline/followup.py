@@ -593,8 +593,9 @@ def _contacted_today(clinic_round: _ClinicRound, case_id: int) -> bool:
 
 
 def assigned_person(case: Case) -> User:
-    """Who follows the case up: its coordinator, or its dentist when it has none."""
-    return case.coordinator if case.coordinator_id and case.coordinator else case.dentist
+    """Who follows the case up: its coordinator, or its dentist when it has none (or they have left)."""
+    coordinator = case.coordinator if case.coordinator_id else None
+    return coordinator if coordinator is not None and coordinator.is_active else case.dentist
 
 
 def _first_name(case: Case) -> str:
@@ -635,7 +636,7 @@ def _to_follow_up(clinic_round: _ClinicRound, case: Case, *, cause: str, anchor:
 def _not_opened(clinic_round: _ClinicRound, progress: CaseProgress, anchor: str, anchor_pk: int) -> _Result:
     from clearplan.packs.models import PackSend
 
-    send = PackSend.objects.get(pk=anchor_pk)
+    send = PackSend.objects.select_related("link").get(pk=anchor_pk)
     return _contact(clinic_round, progress, send=send, rule=clinic_round.rules[K.NOT_OPENED], what="Reminder")
 
 
@@ -653,7 +654,7 @@ def _viewed_no_response(clinic_round: _ClinicRound, progress: CaseProgress, anch
 def _no_response_message(clinic_round: _ClinicRound, progress: CaseProgress, anchor: str, anchor_pk: int) -> _Result:
     from clearplan.packs.models import PackSend
 
-    send = PackSend.objects.get(pk=anchor_pk)
+    send = PackSend.objects.select_related("link").get(pk=anchor_pk)
     done = CaseTask.objects.filter(
         case_id=progress.case_id, kind=CaseTask.Kind.FOLLOW_UP, done_at__gte=send.send_at, done_by__isnull=False
     ).first()
@@ -680,7 +681,8 @@ def _look_again(clinic_round: _ClinicRound, progress: CaseProgress, anchor: str,
     if progress.follow_ups_stopped_because == OPTED_OUT:
         return _Result(Outcome.MOVED, f"{moved} No check-in message: the patient asked not to be contacted.")
     send = (
-        PackSend.objects.filter(case=case, send_at__lte=clinic_round.now)
+        PackSend.objects.select_related("link")
+        .filter(case=case, send_at__lte=clinic_round.now)
         .exclude(status=PackSend.Status.CANCELLED)
         .order_by("-send_at", "-id")
         .first()
@@ -762,6 +764,9 @@ def _contact(
     if progress.automatic_contacts >= limit:
         return _Result(Outcome.SKIPPED, f"{what} not sent: the case has had its {limit} automatic messages.")
     case = progress.case
+    if send.link.revoked_at is not None:
+        # The team stopped the link that went with this send (and sent no new one): not for a reminder to undo.
+        return _Result(Outcome.SKIPPED, f"{what} not sent: the team withdrew the link that went with the pack.")
     places = destinations(case.patient, send.recipient)
     channels = [channel for channel, used in ((SMS, send.by_sms), (EMAIL, send.by_email)) if used]
     usable: list[str] = []

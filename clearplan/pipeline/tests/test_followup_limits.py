@@ -435,3 +435,23 @@ def test_the_first_round_applies_every_due_case(sendable_case, coordinator, temp
         send_pack(case, coordinator, sydney(TUESDAY), by_email=False)
     assert round_at(sydney("2027-03-03 10:00")) == 6
     assert FollowUpRun.objects.filter(kind="not_opened", outcome="messaged").count() == 6
+
+
+def test_no_reminder_brings_back_a_link_the_team_withdrew(sent, sendable_case, coordinator):
+    from clearplan.packs.sending import pack_link_revoke
+
+    with time_machine.travel(sydney("2027-03-02 11:00"), tick=False):
+        pack_link_revoke(link=sent.link, by=coordinator)
+    assert round_at(sydney("2027-03-03 10:00")) == 1
+    assert follow_up_messages(sendable_case) == []
+    assert runs(sendable_case)[0].detail == "Reminder not sent: the team withdrew the link that went with the pack."
+    assert sendable_case.pack_links.filter(revoked_at__isnull=True).count() == 0
+
+
+def test_a_coordinator_who_has_left_is_not_named_the_dentist_is(sent, sendable_case, coordinator, dentist):
+    coordinator.is_active = False
+    coordinator.save()
+    round_at(sydney("2027-03-03 10:00"))
+    email = next(message for message in follow_up_messages(sendable_case) if message.channel == "email")
+    assert email.sender == dentist
+    assert f"Kind regards,\n{dentist.display_name}" in email.body
