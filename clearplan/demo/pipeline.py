@@ -141,6 +141,8 @@ class Loader:
         self.ticks: list[tuple[int, str, dt.datetime]] = []
         self.completed: dict[int, int] = defaultdict(int)
         self.showcase_message_sent = False
+        # Patients' replies the team has seen: (response, when, by whom).
+        self.seen: list[tuple[int, dt.datetime, User | None]] = []
 
     # ----- reading what the packs demo did -----
 
@@ -230,6 +232,7 @@ class Loader:
                 look_again_on=look_again,
             )
             plan.stop("The patient said not right now", not_now.created_at)
+            self.seen.append((not_now.pk, not_now.created_at + dt.timedelta(hours=3), case.coordinator))
         elif question is not None:
             plan.stop("The patient asked a question", question.created_at)
             self._question(plan, question, zone)
@@ -298,6 +301,8 @@ class Loader:
             note=proceed.option_title[:300],
         )
         plan.stop("The patient asked to proceed", proceed.created_at)
+        if (self.now - proceed.created_at).days >= 1:
+            self.seen.append((proceed.pk, proceed.created_at + dt.timedelta(hours=2), case.coordinator))
         if signature is not None:
             self.ticks.append((case.pk, checklist.FINALISE_AND_SIGN, signature.signed_at))
         age = (self.now - proceed.created_at).days
@@ -316,7 +321,7 @@ class Loader:
             done = visit + dt.timedelta(hours=2)
             plan.move(S.COMPLETED, at=done, cause=MoveCause.BY_HAND, by=case.dentist, note="Treatment finished.")
             return
-        if age < 1 or self.rng.random() < 0.4:
+        if age < 1 or (age < 7 and self.rng.random() < 0.5):
             # Waiting to be booked: the front desk calls to find a time.
             self._task(
                 case,
@@ -409,10 +414,26 @@ class Loader:
             by=case.coordinator,
             note="Answered their question by phone; they are thinking it over.",
         )
+        self.seen.append((question.pk, answered, case.coordinator))
         due = answered.astimezone(zone).date() + dt.timedelta(days=5)
+        title = f"Check back with {self._first(case)} about their treatment plan"
+        if (self.now - answered).days > 30:
+            # Long ago: the check-back call happened, and the patient chose to wait.
+            called = answered + dt.timedelta(days=5, hours=2)
+            self._task(case, title, who=case.coordinator, due=due, at=answered, done_at=called, by=case.coordinator)
+            plan.move(
+                S.NOT_PROCEEDING,
+                at=called + dt.timedelta(minutes=5),
+                cause=MoveCause.BY_HAND,
+                by=case.coordinator,
+                note="Checked back: they would like to think about it for a while.",
+                not_proceeding_reason=self.rng.choice([NotProceedingReason.COST, NotProceedingReason.SECOND_OPINION]),
+                look_again_on=self._today(zone) + dt.timedelta(days=self.rng.randint(10, 70)),
+            )
+            return
         self._task(
             case,
-            f"Check back with {self._first(case)} about their treatment plan",
+            title,
             who=case.coordinator,
             due=max(due, self._today(zone) - dt.timedelta(days=2)),
             at=answered,
@@ -612,7 +633,12 @@ class Loader:
         changed = []
         for plan in plans:
             row = progress.get(plan.case.pk)
-            if row is None or not plan.moves:
+            if row is None:
+                continue
+            if not plan.moves:
+                # Not yet sent since the treatment conversation.
+                row.stage_since = row.last_activity_at = plan.since or row.stage_since
+                changed.append(row)
                 continue
             row.stage, row.stage_since = plan.stage, plan.since or row.stage_since
             row.last_activity_at = max([plan.since or row.stage_since, *[m.created_at for m in plan.moves]])
@@ -641,6 +667,8 @@ class Loader:
             [Through(booking_id=booking.pk, planline_id=line) for booking, lines in self.bookings for line in lines]
         )
         FollowUpRun.objects.bulk_create(self.runs)
+        for response_id, seen_at, seen_by in self.seen:
+            PatientResponse.objects.filter(pk=response_id).update(seen_at=min(seen_at, self.now), seen_by=seen_by)
         self._manager_tasks(plans)
         CaseTask.objects.bulk_create(self.tasks)
         for case_id, key, at in self.ticks:
