@@ -10,39 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
-from django.test.signals import setting_changed
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from clearplan.lib.sms_url import SMS_OUTBOX_BACKEND
 from clearplan.messaging.models import OutboundMessage
 from clearplan.packs.tests.conftest import sendable_case, template  # noqa: F401  (fixtures)
 from clearplan.pipeline.models import Booking, CaseProgress, Stage
 from clearplan.pipeline.tests.booking_fixtures import SYDNEY, book
 from clearplan.plans.tests.conftest import patient, procedures, standard  # noqa: F401  (fixtures)
 from tests.browser.conftest import screenshot_path
-
-PUBLIC = "https://clearplan.example.com"
-
-
-@pytest.fixture(autouse=True)
-def _messages_go_out(settings):
-    settings.TASKS = {
-        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "email"]}
-    }
-    setting_changed.send(sender=None, setting="TASKS", value=settings.TASKS, enter=True)
-    settings.SMS_BACKEND = SMS_OUTBOX_BACKEND
-    settings.SMS_OPTIONS = {}
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.PUBLIC_BASE_URL = PUBLIC
-
-
-def _at_phone_width(page: Page, name: str, check_accessibility) -> None:
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=screenshot_path(name, 390), full_page=True)
-    check_accessibility(page, f"{name} at 390 px")
-    page.set_viewport_size({"width": 1280, "height": 900})
+from tests.browser.test_sending import PUBLIC, _at_phone_width, _messages_go_out  # noqa: F401  (fixture)
 
 
 def test_a_coordinator_records_an_appointment_and_the_patient_confirms_it_on_their_phone(

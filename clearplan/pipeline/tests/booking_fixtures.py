@@ -10,6 +10,7 @@ import zoneinfo
 from urllib.parse import urlparse
 
 import pytest
+import time_machine
 
 from clearplan.lib.sms_url import SMS_OUTBOX_BACKEND
 from clearplan.messaging.models import OutboundMessage
@@ -25,6 +26,13 @@ CONFIRM_LINK = re.compile(re.escape(PUBLIC) + r"(/a/[A-Za-z0-9_-]+)")
 
 def sydney(year: int, month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(year, month, day, hour, minute, tzinfo=SYDNEY)
+
+
+@pytest.fixture
+def monday_morning():
+    """The clock stands at MONDAY_MORNING (use with pytest.mark.usefixtures)."""
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -7,25 +7,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from icalendar import Calendar
 
 from clearplan.pipeline import bookings, calendar_files
 from clearplan.pipeline.tests.booking_fixtures import (
-    MONDAY_MORNING,
     _messages_wait_in_the_queue,  # noqa: F401  (fixture)
     book,
     lines_of_the_crown,
+    monday_morning,  # noqa: F401  (fixture)
     sydney,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _monday_morning():
-    with time_machine.travel(MONDAY_MORNING, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("monday_morning")]
 
 
 def read(booking) -> tuple[Calendar, dict]:

@@ -22,19 +22,14 @@ from clearplan.pipeline.tests.booking_fixtures import (
     confirm_path,
     lines_of_the_crown,
     messages_about,
+    monday_morning,  # noqa: F401  (fixture)
     sydney,
 )
 from clearplan.web.gunicorn_logging import redact
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("monday_morning")]
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
-
-
-@pytest.fixture(autouse=True)
-def _monday_morning():
-    with time_machine.travel(MONDAY_MORNING, tick=False):
-        yield
 
 
 @pytest.fixture

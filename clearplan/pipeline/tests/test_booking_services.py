@@ -24,17 +24,12 @@ from clearplan.pipeline.tests.booking_fixtures import (
     confirm_path,
     lines_of_the_crown,
     messages_about,
+    monday_morning,  # noqa: F401  (fixture)
     sydney,
 )
 from clearplan.plans.models import PlanLine
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _monday_morning():
-    with time_machine.travel(MONDAY_MORNING, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("monday_morning")]
 
 
 def stage_of(case) -> str:

@@ -23,16 +23,11 @@ from clearplan.pipeline.tests.booking_fixtures import (
     book,
     lines_of_the_crown,
     messages_about,
+    monday_morning,  # noqa: F401  (fixture)
     sydney,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _monday_morning():
-    with time_machine.travel(MONDAY_MORNING, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("monday_morning")]
 
 
 def new_url(case) -> str:

@@ -5,8 +5,10 @@ server once."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from clearplan.messaging.models import OutboundMessage
@@ -14,7 +16,7 @@ from clearplan.messaging.tests.conftest import (
     DATABASE_TASKS,
     smtp_server,  # noqa: F401  (fixture)
 )
-from clearplan.messaging.tests.workers import start_worker, stop_worker
+from clearplan.messaging.tests.workers import database_url_for_this_test, start_worker, stop_worker
 from clearplan.pipeline.bookings import on_the_clock
 from clearplan.pipeline.models import Booking, FollowUpSettings
 from clearplan.pipeline.tests.booking_fixtures import (
@@ -22,6 +24,17 @@ from clearplan.pipeline.tests.booking_fixtures import (
     _messages_wait_in_the_queue,  # noqa: F401  (fixture)
     book,
 )
+
+
+def _sqlite_as_installed() -> dict[str, str]:
+    """On SQLite, the workers open the test database with the options an installation uses
+    (settings.py: write transactions that wait their turn, WAL), which a bare sqlite:/// address
+    would leave out; three processes writing at once need them."""
+    if connection.vendor != "sqlite":
+        return {}
+    options = connection.settings_dict["OPTIONS"]
+    query = urlencode({"transaction_mode": options["transaction_mode"], "init_command": options["init_command"]})
+    return {"DATABASE_URL": f"{database_url_for_this_test()}?{query}"}
 
 
 @pytest.mark.slow
@@ -50,7 +63,7 @@ def test_overlapping_workers_send_a_due_reminder_once(settings, request, sendabl
     )
 
     logs = [tmp_path / f"worker-{number}.log" for number in range(3)]
-    environment = {"EMAIL_URL": f"smtp://127.0.0.1:{mail_server.port}"}
+    environment = {"EMAIL_URL": f"smtp://127.0.0.1:{mail_server.port}", **_sqlite_as_installed()}
     workers = [start_worker(log, "--batch", environment=environment) for log in logs]
     try:
         for worker, log in zip(workers, logs, strict=True):
@@ -61,7 +74,8 @@ def test_overlapping_workers_send_a_due_reminder_once(settings, request, sendabl
             stop_worker(worker)
 
     [reminder] = OutboundMessage.objects.filter(purpose="booking_reminder")
-    assert reminder.status == "sent"
+    outputs = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')}" for log in logs)
+    assert reminder.status == "sent", outputs
     booking.refresh_from_db()
     assert booking.reminder_sent_at is not None
     subjects = [delivery.message["Subject"] for delivery in mail_server.deliveries]
