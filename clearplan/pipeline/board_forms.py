@@ -98,7 +98,7 @@ class CaseFilterForm(forms.Form):
 
     def chosen_clinic(self) -> str:
         """The public id of the clinic asked for in the address, if any."""
-        return str(self.data.get("clinic", "")) if "clinic" in self.fields else ""
+        return str(self.data.get("clinic", ""))
 
     def filters(self) -> CaseFilters:
         """The filters that were valid; a mistyped one is left out (and shown at its field)."""

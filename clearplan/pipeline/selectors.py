@@ -48,6 +48,13 @@ if TYPE_CHECKING:
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+def _money(value: Decimal | None) -> Decimal:
+    """Two decimal places on every database (SQLite gives sums without them)."""
+    return ZERO if value is None else Decimal(value).quantize(CENT)
+
 
 # How many cards a column shows before "Show all": the highest values first.
 CARDS_PER_COLUMN = 20
@@ -302,7 +309,7 @@ def _cards(rows: Iterable[Any], clinic: Clinic) -> list[Card]:
         cards.append(
             Card(
                 progress=row,
-                value=row.value if row.value is not None else ZERO,
+                value=_money(row.value),
                 days_in_stage=_days_between(row.stage_since, today, zone),
                 days_since_activity=_days_between(row.last_activity_at, today, zone),
                 visits=row.visits or 0,
@@ -388,7 +395,7 @@ def board_for(
     ranked: dict[str, list[tuple[Decimal, int]]] = {stage: [] for stage in stages}
     for case_id, stage, value, viewed in summary:
         column = columns[stage]
-        amount = value if value is not None else ZERO
+        amount = _money(value)
         column.count += 1
         column.total += amount
         column.viewed += 1 if viewed else 0

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from clearplan.accounts.models import Membership
 from clearplan.accounts.tests.factories import staff_member
 from clearplan.pipeline.models import CaseProgress, Stage, StageMove
-from clearplan.pipeline.tests.board_fixtures import add_engagement, make_case
+from clearplan.pipeline.tests.board_fixtures import add_engagement, make_cases
 from tests.browser.conftest import screenshot_path
 
 PHONE = {"width": 390, "height": 844}
@@ -38,20 +38,8 @@ def practice(clinic, dentist, coordinator, owner):
     """A week at a practice: cases in every stage, some read, one answered."""
     sam = staff_member(clinic, Membership.Role.COORDINATOR, first_name="Sam", last_name="Tran", email="sam@example.com")
     people = {"chloe": coordinator, "sam": sam, None: None}
-    cases = {
-        key: make_case(
-            clinic=clinic,
-            dentist=dentist,
-            coordinator=people[who],
-            stage=stage,
-            value=value,
-            first_name=first,
-            last_name=last,
-            days_in_stage=days,
-            plan_type=plan_type,
-        )
-        for key, (first, last, stage, value, days, who, plan_type) in PRACTICE.items()
-    }
+    table = {key: (*row[:5], people[row[5]], row[6]) for key, row in PRACTICE.items()}
+    cases = make_cases(table, clinic=clinic, dentist=dentist)
     add_engagement(cases["mere"], by=coordinator, visits=(380, 95))
     add_engagement(cases["zoe"], by=coordinator)
     add_engagement(cases["tui"], by=coordinator, visits=(600,))

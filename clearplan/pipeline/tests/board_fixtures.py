@@ -67,6 +67,27 @@ def make_case(
     return case
 
 
+def make_cases(
+    table: dict[str, tuple[str, str, str, str, int, Any, str]], *, clinic: Any, dentist: Any
+) -> dict[str, Case]:
+    """Cases from a table: key → (first name, last name, stage, value, days in the stage,
+    coordinator, plan type)."""
+    return {
+        key: make_case(
+            clinic=clinic,
+            dentist=dentist,
+            coordinator=coordinator,
+            stage=stage,
+            value=value,
+            first_name=first,
+            last_name=last,
+            days_in_stage=days,
+            plan_type=plan_type,
+        )
+        for key, (first, last, stage, value, days, coordinator, plan_type) in table.items()
+    }
+
+
 def add_engagement(
     case: Case,
     *,
