@@ -13,7 +13,7 @@ dentist (and, for coordinators and managers, cases with no coordinator yet, so n
 forgotten), and the tasks that fall to them: assigned to them, or to their role, or to "the
 case's coordinator" or "the case's dentist" when that is them. "The whole clinic" drops that
 narrowing. Each section is one query, whatever the number of items; each shows its first
-`LIMIT` items and the total.
+`LIMIT` items and the total, or up to `EXPANDED_LIMIT` when asked to show them all.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 
 MINE = "mine"
 CLINIC = "clinic"
-LIMIT = 25
+LIMIT = 10
+# "Show all" on a section: still bounded; beyond this the board and the list take over.
+EXPANDED_LIMIT = 200
 # Conversations older than this without a pack are left to the board's "Not yet sent" column.
 PACK_WINDOW_DAYS = 14
 # Roles that pick up cases nobody coordinates yet.
@@ -86,6 +88,7 @@ class Today:
     today: dt.date
     clinic: Clinic
     shown_patients: int = field(default=0)
+    expanded: str = ""
 
     @property
     def total(self) -> int:
@@ -142,8 +145,21 @@ def _coordinator(case: Any) -> str:
     return case.coordinator.display_name if case.coordinator_id else "No coordinator yet"
 
 
-def _with_total(rows: QuerySet[Any]) -> list[Any]:
-    return list(rows.annotate(total_rows=Window(Count("pk")))[:LIMIT])
+@dataclass(frozen=True)
+class _Ask:
+    """What every section is read for: whose work, which day, and which section is shown whole."""
+
+    clinic: Clinic
+    mine: Q | None
+    mine_tasks: Q | None
+    today: dt.date
+    zone: ZoneInfo
+    expand: str
+
+    def rows(self, key: str, rows: QuerySet[Any]) -> list[Any]:
+        """The section's first rows, each carrying the section's total (one query)."""
+        limit = EXPANDED_LIMIT if key == self.expand else LIMIT
+        return list(rows.annotate(total_rows=Window(Count("pk")))[:limit])
 
 
 def _total(rows: list[Any]) -> int:
@@ -173,11 +189,13 @@ def _progress(clinic: Clinic, mine: Q | None) -> QuerySet[CaseProgress]:
 # ---------- The sections ----------
 
 
-def _requests(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInfo) -> TodaySection:
+def _requests(ask: _Ask) -> TodaySection:
+    clinic, mine, today, zone = ask.clinic, ask.mine, ask.today, ask.zone
     proceed = PatientResponse.objects.filter(case=OuterRef("case_id"), kind=PatientResponse.Kind.PROCEED).order_by(
         "-created_at", "-id"
     )
-    rows = _with_total(
+    rows = ask.rows(
+        "requests",
         _progress(clinic, mine)
         .filter(stage=Stage.REQUESTED)
         .annotate(
@@ -185,7 +203,7 @@ def _requests(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInfo) ->
             option_title=Subquery(proceed.values("option_title")[:1]),
             preferred_times=Subquery(proceed.values("preferred_times")[:1]),
         )
-        .order_by("stage_since", "-value", "case_id")
+        .order_by("stage_since", "-value", "case_id"),
     )
     items = [
         TodayItem(
@@ -209,12 +227,14 @@ def _requests(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInfo) ->
     )
 
 
-def _viewed_unanswered(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInfo) -> TodaySection:
+def _viewed_unanswered(ask: _Ask) -> TodaySection:
+    clinic, mine, today, zone = ask.clinic, ask.mine, ask.today, ask.zone
     visits = PackVisit.objects.filter(case=OuterRef("case_id")).order_by().values("case")
     replied = Q(Exists(PatientResponse.objects.filter(case=OuterRef("case_id")))) | Q(
         Exists(ConsentSignature.objects.filter(case=OuterRef("case_id")))
     )
-    rows = _with_total(
+    rows = ask.rows(
+        "viewed",
         _progress(clinic, mine)
         .filter(stage=Stage.SENT)
         .filter(Exists(PackVisit.objects.filter(case=OuterRef("case_id"))))
@@ -226,7 +246,7 @@ def _viewed_unanswered(clinic: Clinic, mine: Q | None, today: dt.date, zone: Zon
                 PackVisit.objects.filter(case=OuterRef("case_id")).order_by("-started_at").values("started_at")[:1]
             ),
         )
-        .order_by("-value", "stage_since", "case_id")
+        .order_by("-value", "stage_since", "case_id"),
     )
     items = []
     for row in rows:
@@ -252,7 +272,8 @@ def _viewed_unanswered(clinic: Clinic, mine: Q | None, today: dt.date, zone: Zon
     )
 
 
-def _questions(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInfo) -> TodaySection:
+def _questions(ask: _Ask) -> TodaySection:
+    clinic, mine, zone = ask.clinic, ask.mine, ask.zone
     questions = (
         PatientResponse.objects.filter(case__clinic=clinic, kind=PatientResponse.Kind.QUESTION, seen_at__isnull=True)
         .select_related("case__patient", "case__coordinator")
@@ -261,7 +282,7 @@ def _questions(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInfo) -
     )
     if mine is not None:
         questions = questions.filter(mine)
-    rows = _with_total(questions)
+    rows = ask.rows("questions", questions)
     items = [
         TodayItem(
             case_public_id=str(row.case.public_id),
@@ -282,7 +303,8 @@ def _questions(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInfo) -
     )
 
 
-def _follow_ups(clinic: Clinic, mine: Q | None, mine_tasks: Q | None, today: dt.date, zone: ZoneInfo) -> TodaySection:
+def _follow_ups(ask: _Ask) -> TodaySection:
+    clinic, mine, mine_tasks, today, zone = ask.clinic, ask.mine, ask.mine_tasks, ask.today, ask.zone
     due_tasks = CaseTask.objects.filter(
         case=OuterRef("case_id"), kind=CaseTask.Kind.FOLLOW_UP, done_at__isnull=True, due_on__lte=today
     )
@@ -293,12 +315,13 @@ def _follow_ups(clinic: Clinic, mine: Q | None, mine_tasks: Q | None, today: dt.
     if mine is not None and mine_tasks is not None:
         my_due = due_tasks.filter(mine_tasks)
         progress = progress.filter(mine | Q(Exists(my_due)))
-    rows = _with_total(
+    rows = ask.rows(
+        "follow_ups",
         progress.annotate(
             value=case_value_subquery("case_id"),
             task_title=Subquery(open_tasks.values("title")[:1]),
             task_due=Subquery(open_tasks.values("due_on")[:1]),
-        ).order_by("-value", "stage_since", "case_id")
+        ).order_by("-value", "stage_since", "case_id"),
     )
     items = []
     for row in rows:
@@ -325,9 +348,11 @@ def _follow_ups(clinic: Clinic, mine: Q | None, mine_tasks: Q | None, today: dt.
     )
 
 
-def _packs_to_send(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInfo) -> TodaySection:
+def _packs_to_send(ask: _Ask) -> TodaySection:
+    clinic, mine, today = ask.clinic, ask.mine, ask.today
     since = today - dt.timedelta(days=PACK_WINDOW_DAYS)
-    rows = _with_total(
+    rows = ask.rows(
+        "packs_to_send",
         _progress(clinic, mine)
         .filter(
             stage=Stage.NOT_SENT,
@@ -336,7 +361,7 @@ def _packs_to_send(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInf
             case__conversation_date__lte=today,
         )
         .annotate(value=case_value_subquery("case_id"))
-        .order_by("case__conversation_date", "-value", "case_id")
+        .order_by("case__conversation_date", "-value", "case_id"),
     )
     items = []
     for row in rows:
@@ -361,7 +386,8 @@ def _packs_to_send(clinic: Clinic, mine: Q | None, today: dt.date, zone: ZoneInf
     )
 
 
-def _tasks_due(clinic: Clinic, mine_tasks: Q | None, today: dt.date) -> TodaySection:
+def _tasks_due(ask: _Ask) -> TodaySection:
+    clinic, mine_tasks, today = ask.clinic, ask.mine_tasks, ask.today
     tasks = (
         CaseTask.objects.filter(
             case__clinic=clinic,
@@ -376,7 +402,7 @@ def _tasks_due(clinic: Clinic, mine_tasks: Q | None, today: dt.date) -> TodaySec
     )
     if mine_tasks is not None:
         tasks = tasks.filter(mine_tasks)
-    rows = _with_total(tasks)
+    rows = ask.rows("tasks", tasks)
     from clearplan.pipeline.checklist_selectors import who_label
 
     items = [
@@ -395,20 +421,24 @@ def _tasks_due(clinic: Clinic, mine_tasks: Q | None, today: dt.date) -> TodaySec
     return TodaySection("tasks", "Tasks due", "Checklist steps and tasks due today or earlier.", items, _total(rows))
 
 
-def today_for(*, user: User, clinic: Clinic, role: str | None, scope: str = MINE) -> Today:
-    """Everything on Today for `user` at `clinic`, in six queries."""
-    now = clinic_now(clinic)
-    today = now.date()
-    zone = clinic_zone(clinic)
-    mine = _my_cases(user, role) if scope == MINE else None
-    mine_tasks = my_tasks_q(user, role) if scope == MINE else None
-    sections = [
-        _requests(clinic, mine, today, zone),
-        _viewed_unanswered(clinic, mine, today, zone),
-        _questions(clinic, mine, today, zone),
-        _follow_ups(clinic, mine, mine_tasks, today, zone),
-        _packs_to_send(clinic, mine, today, zone),
-        _tasks_due(clinic, mine_tasks, today),
-    ]
+SECTION_READERS = (_requests, _viewed_unanswered, _questions, _follow_ups, _packs_to_send, _tasks_due)
+SECTION_KEYS = ("requests", "viewed", "questions", "follow_ups", "packs_to_send", "tasks")
+
+
+def today_for(*, user: User, clinic: Clinic, role: str | None, scope: str = MINE, expand: str = "") -> Today:
+    """Everything on Today for `user` at `clinic`, in six queries; `expand` names a section to
+    show whole (up to EXPANDED_LIMIT items)."""
+    today = clinic_now(clinic).date()
+    ask = _Ask(
+        clinic=clinic,
+        mine=_my_cases(user, role) if scope == MINE else None,
+        mine_tasks=my_tasks_q(user, role) if scope == MINE else None,
+        today=today,
+        zone=clinic_zone(clinic),
+        expand=expand,
+    )
+    sections = [reader(ask) for reader in SECTION_READERS]
     patients = {item.case_public_id for section in sections for item in section.items}
-    return Today(scope=scope, sections=sections, today=today, clinic=clinic, shown_patients=len(patients))
+    return Today(
+        scope=scope, sections=sections, today=today, clinic=clinic, shown_patients=len(patients), expanded=expand
+    )

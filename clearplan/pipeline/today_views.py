@@ -10,7 +10,7 @@ from clearplan.accounts.access import staff_required
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record
 from clearplan.lib.clinic_time import clinic_now
-from clearplan.pipeline.today_selectors import CLINIC, MINE, today_for
+from clearplan.pipeline.today_selectors import CLINIC, MINE, SECTION_KEYS, today_for
 
 TODAY_RECORD_TYPE = "today"
 
@@ -19,9 +19,11 @@ TODAY_RECORD_TYPE = "today"
 @staff_required
 def today(request: HttpRequest) -> HttpResponse:
     scope = CLINIC if request.GET.get("show") == CLINIC else MINE
+    expand = request.GET.get("all", "")
+    expand = expand if expand in SECTION_KEYS else ""
     hour = clinic_now(request.clinic).hour
     greeting = "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
-    day = today_for(user=request.user, clinic=request.clinic, role=request.role, scope=scope)
+    day = today_for(user=request.user, clinic=request.clinic, role=request.role, scope=scope, expand=expand)
     if day.shown_patients:
         # Today names patients and what they asked for: reading it is logged like a patient list.
         audit_record(

@@ -287,3 +287,16 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_items(clinic, de
     assert len(many) == len(few)
     today_queries = [q for q in many if "pipeline_" in q["sql"] or "packs_patientresponse" in q["sql"]]
     assert len(today_queries) == 6
+
+
+def test_a_long_section_shows_its_first_ten_and_shows_all_on_asking(clinic, dentist, coordinator, coordinator_client):
+    for number in range(12):
+        make_case(
+            clinic=clinic, dentist=dentist, coordinator=coordinator, stage=Stage.REQUESTED, value=f"{100 + number}.00"
+        )
+    page = coordinator_client.get(reverse("pipeline:today")).content.decode()
+    assert page.count('class="today-item"') == 10
+    assert 'href="?all=requests#today-requests">Show all 12' in page
+    page = coordinator_client.get(reverse("pipeline:today") + "?all=requests").content.decode()
+    assert page.count('class="today-item"') == 12
+    assert "Show all" not in page
