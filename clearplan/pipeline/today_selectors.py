@@ -30,7 +30,7 @@ from clearplan.lib.clinic_time import clinic_now, clinic_zone
 from clearplan.packs.engagement_selectors import when_label
 from clearplan.packs.models import ConsentSignature, PackVisit, PatientResponse
 from clearplan.pipeline import checklist
-from clearplan.pipeline.checklist_selectors import due_label
+from clearplan.pipeline.checklist_selectors import due_label, who_label
 from clearplan.pipeline.models import CaseProgress, CaseTask, Stage
 from clearplan.pipeline.selectors import ago_label, case_value_subquery, days_label
 
@@ -145,6 +145,12 @@ def _coordinator(case: Any) -> str:
     return case.coordinator.display_name if case.coordinator_id else "No coordinator yet"
 
 
+def _item(case: Any, **about: Any) -> TodayItem:
+    """An item about `case`: its link, the patient's name and the coordinator, with `about`."""
+    who = _coordinator(case)
+    return TodayItem(case_public_id=str(case.public_id), patient=_patient(case), coordinator=who, **about)
+
+
 @dataclass(frozen=True)
 class _Ask:
     """What every section is read for: whose work, which day, and which section is shown whole."""
@@ -206,14 +212,12 @@ def _requests(ask: _Ask) -> TodaySection:
         .order_by("stage_since", "-value", "case_id"),
     )
     items = [
-        TodayItem(
-            case_public_id=str(row.case.public_id),
-            patient=_patient(row.case),
+        _item(
+            row.case,
             what=f"Asked to proceed with {row.option_title}" if row.option_title else "Asked to proceed",
             detail=f"Preferred times: {row.preferred_times}" if row.preferred_times else "",
             when=_waiting(_ago(row.stage_since, today, zone)),
             value=row.value,
-            coordinator=_coordinator(row.case),
             anchor="treatment-pack",
         )
         for row in rows
@@ -252,14 +256,12 @@ def _viewed_unanswered(ask: _Ask) -> TodaySection:
     for row in rows:
         times = {1: "once", 2: "twice"}.get(row.visits, f"{row.visits} times")
         items.append(
-            TodayItem(
-                case_public_id=str(row.case.public_id),
-                patient=_patient(row.case),
+            _item(
+                row.case,
                 what="Viewed the pack, no reply yet",
                 detail=f"Viewed {times}, last {ago_label(_ago(row.last_visit, today, zone))}",
                 when=f"Sent {ago_label(_ago(row.stage_since, today, zone))}",
                 value=row.value,
-                coordinator=_coordinator(row.case),
                 anchor="treatment-pack",
             )
         )
@@ -284,12 +286,10 @@ def _questions(ask: _Ask) -> TodaySection:
         questions = questions.filter(mine)
     rows = ask.rows("questions", questions)
     items = [
-        TodayItem(
-            case_public_id=str(row.case.public_id),
-            patient=_patient(row.case),
+        _item(
+            row.case,
             what="Asked a question" + (" (parent or guardian)" if row.responder == "guardian" else ""),
             when=f"Asked {when_label(row.created_at, zone)}",
-            coordinator=_coordinator(row.case),
             anchor="treatment-pack",
         )
         for row in rows
@@ -327,14 +327,12 @@ def _follow_ups(ask: _Ask) -> TodaySection:
     for row in rows:
         overdue = row.task_due is not None and row.task_due < today
         items.append(
-            TodayItem(
-                case_public_id=str(row.case.public_id),
-                patient=_patient(row.case),
+            _item(
+                row.case,
                 what=row.task_title or "Follow-up required",
                 detail=due_label(row.task_due, today) if row.task_due else "",
                 when=_in_follow_up(_ago(row.stage_since, today, zone)) if row.stage == Stage.FOLLOW_UP else "",
                 value=row.value,
-                coordinator=_coordinator(row.case),
                 badge="Overdue" if overdue else "",
                 anchor="checklist",
             )
@@ -367,13 +365,11 @@ def _packs_to_send(ask: _Ask) -> TodaySection:
     for row in rows:
         days = (today - row.case.conversation_date).days
         items.append(
-            TodayItem(
-                case_public_id=str(row.case.public_id),
-                patient=_patient(row.case),
+            _item(
+                row.case,
                 what="Pack not sent yet",
                 when=f"Conversation {ago_label(days)}",
                 value=row.value,
-                coordinator=_coordinator(row.case),
                 anchor="treatment-pack",
             )
         )
@@ -403,16 +399,12 @@ def _tasks_due(ask: _Ask) -> TodaySection:
     if mine_tasks is not None:
         tasks = tasks.filter(mine_tasks)
     rows = ask.rows("tasks", tasks)
-    from clearplan.pipeline.checklist_selectors import who_label
-
     items = [
-        TodayItem(
-            case_public_id=str(task.case.public_id),
-            patient=_patient(task.case),
+        _item(
+            task.case,
             what=task.title,
             detail=who_label(task, task.case),
             when=due_label(task.due_on, today),
-            coordinator=_coordinator(task.case),
             badge="Overdue" if task.due_on < today else "",
             anchor="checklist",
         )
