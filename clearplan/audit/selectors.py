@@ -36,6 +36,9 @@ RECORD_TYPE_LABELS = {
     "outbox_sms": "Text message in the outbox",
     "pipeline_board": "Pipeline board",
     "pipeline_list": "Pipeline list",
+    "today": "Today",
+    "workflow_steps": "Planning checklist",
+    "follow_up_rules": "Follow-up rules",
 }
 
 # Calm colours: routine reading is neutral, changes are brand, refusals are red.

@@ -134,11 +134,19 @@ def test_the_case_page_shows_how_the_patient_read_the_pack(
     expect(engagement.get_by_role("list", name="Sections seen").get_by_role("listitem")).to_have_text(
         ["Cover", "Your images", "Your options", "Costs", "Questions", "Contact"]
     )
-    timeline = engagement.get_by_role("list", name="Timeline").get_by_role("listitem")
-    expect(timeline).to_have_count(4)
-    expect(timeline.nth(0)).to_contain_text("Version 1 of the pack frozen")
-    expect(timeline.nth(1)).to_contain_text("Pack sent by SMS and email")
-    expect(timeline.nth(2)).to_contain_text("Opened on a phone")
-    expect(timeline.nth(2)).to_contain_text("Read for 6 min 20 s")
+    # The pack's story is told once, in the case's whole timeline further down the page.
+    expect(engagement.get_by_role("list", name="Timeline")).to_have_count(0)
+    story = page.locator("#case-timeline").get_by_role("list", name="Timeline").get_by_role("listitem")
+    frozen = story.filter(has_text="Version 1 of the pack frozen")
+    sent = story.filter(has_text="Pack sent by SMS and email")
+    opened = story.filter(has_text="Opened on a phone")
+    expect(frozen).to_have_count(1)
+    expect(sent).to_have_count(1)
+    expect(opened.first).to_contain_text("Read for 6 min 20 s")
+    whats = story.all_inner_texts()
+    first = next(i for i, text in enumerate(whats) if "Version 1 of the pack frozen" in text)
+    then = next(i for i, text in enumerate(whats) if "Pack sent by SMS and email" in text)
+    last = next(i for i, text in enumerate(whats) if "Opened on a phone" in text)
+    assert first < then < last, whats
     engagement.scroll_into_view_if_needed()
     check_page(page, "case-engagement")
