@@ -673,8 +673,20 @@ class Loader:
         CaseTask.objects.bulk_create(self.tasks)
         for case_id, key, at in self.ticks:
             checklist.step_done_automatically_for(case_id=case_id, key=key, at=at)
+        self._images_added(plans)
         self._assign_checklists(plans)
         self._everyone_has_work(plans)
+
+    def _images_added(self, plans: list[Plan]) -> None:
+        """The demo's pictures are written in bulk, past the receiver that ticks "Add the X-rays and
+        photos" for an uploaded image; tick it here, an hour after the case was opened."""
+        from clearplan.plans.models import CaseImage
+
+        by_case = {plan.case.pk: plan for plan in plans}
+        with_pictures = set(CaseImage.objects.filter(case_id__in=list(by_case)).values_list("case_id", flat=True))
+        for case_id in with_pictures:
+            at = min(self._created(by_case[case_id].case) + dt.timedelta(hours=1), self.now)
+            checklist.step_done_automatically_for(case_id=case_id, key=checklist.IMAGES, at=at)
 
     def _manager_tasks(self, plans: list[Plan]) -> None:
         """Owners and managers look at the payment options for a couple of waiting cases per clinic."""
