@@ -157,8 +157,11 @@ class ListFilterForm(CaseFilterForm):
         return sort if sort.lstrip("-") in LIST_SORTS else DEFAULT_SORT
 
     def chosen_sort(self) -> str:
+        """The order asked for; completed cases come most recently completed first by default."""
         data = getattr(self, "cleaned_data", {})
-        return data.get("sort") or DEFAULT_SORT
+        if data.get("sort") and self.data.get("sort"):
+            return str(data["sort"])
+        return "days" if data.get("stage") == Stage.COMPLETED else DEFAULT_SORT
 
 
 class MoveForm(forms.Form):

@@ -161,6 +161,8 @@ def _board_links(request: HttpRequest) -> dict[str, Any]:
     return {
         "board_url": reverse("pipeline:board") + suffix,
         "list_url": reverse("pipeline:board_list") + suffix,
+        # Each card's move form posts here; "<move_url><case id>/" is its page without scripts.
+        "move_url": reverse("pipeline:move"),
         "filter_query": encoded,
     }
 
@@ -177,9 +179,9 @@ def _np_dialog_form(request: HttpRequest) -> MoveForm:
 @with_filters(ListFilterForm)
 def board_list(request: HttpRequest, form: ListFilterForm) -> HttpResponse:
     sort = form.chosen_sort()
-    rows = selectors.list_rows(request.clinic, form.filters(), sort=sort)
-    page = Paginator(rows, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    cards = selectors.cards_from(page.object_list, request.clinic)
+    ordered = selectors.list_order(request.clinic, form.filters(), sort=sort)
+    page = Paginator(ordered, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    cards = selectors.list_cards(list(page.object_list), request.clinic)
     cases_shown(
         request,
         record_type=LIST_RECORD_TYPE,

@@ -10,7 +10,7 @@ full. The list pages one annotated query.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +57,7 @@ def _money(value: Decimal | None) -> Decimal:
 
 
 # How many cards a column shows before "Show all": the highest values first.
-CARDS_PER_COLUMN = 20
+CARDS_PER_COLUMN = 10
 
 
 # ---------- What a case is worth ----------
@@ -70,21 +70,21 @@ def case_value_subquery(case_ref: str = "pk") -> Coalesce:
 
     Annotate a Case queryset with `case_value_subquery()`, or any model with a case foreign key
     with `case_value_subquery("case_id")`."""
-    line_totals = (
-        PlanLine.objects.filter(option=OuterRef("pk"))
+    chosen_option = (
+        PlanOption.objects.filter(case=OuterRef(OuterRef(case_ref)))
+        .filter(Q(is_recommended=True) | Q(kind=PlanOption.Kind.TREATMENT))
+        .order_by("-is_recommended", "position", "pk")
+        .values("pk")[:1]
+    )
+    # Only the chosen option's lines are added up (not every option's, then one picked).
+    total = (
+        PlanLine.objects.filter(option=Subquery(chosen_option))
         .order_by()
         .values("option")
         .annotate(total=Sum(ExpressionWrapper(F("fee") * F("quantity"), output_field=MONEY)))
         .values("total")
     )
-    chosen_option = (
-        PlanOption.objects.filter(case=OuterRef(case_ref))
-        .filter(Q(is_recommended=True) | Q(kind=PlanOption.Kind.TREATMENT))
-        .order_by("-is_recommended", "position", "pk")
-        .annotate(total=Subquery(line_totals, output_field=MONEY))
-        .values("total")[:1]
-    )
-    return Coalesce(Subquery(chosen_option, output_field=MONEY), Value(ZERO), output_field=MONEY)
+    return Coalesce(Subquery(total, output_field=MONEY), Value(ZERO), output_field=MONEY)
 
 
 # ---------- Filters ----------
@@ -254,6 +254,16 @@ class Card:
     next_task_due: dt.date | None
     next_task_overdue: bool
     moves: list[str]
+    # Read once here rather than through several lookups each in the template: the board draws many cards.
+    public_id: str
+    case_url: str
+    patient_name: str
+    coordinator_name: str
+    plan_type_label: str
+
+    @property
+    def dom_id(self) -> str:
+        return f"card-{self.public_id}"
 
     @property
     def case(self) -> Any:
@@ -300,16 +310,22 @@ class Card:
         return "not_viewed" if self.sent else "not_sent"
 
 
-def _cards(rows: Iterable[Any], clinic: Clinic) -> list[Card]:
+def _cards(rows: Iterable[Any], clinic: Clinic, values: dict[int, Decimal] | None = None) -> list[Card]:
+    """Cards from rows of `with_card_details`; `values` by case id when the rows carry no `value`."""
+    from django.urls import reverse
+
     zone = clinic_zone(clinic)
     today = clinic_now(clinic).date()
     cards = []
     for row in rows:
         due = row.next_task_due
+        case = row.case
+        public_id = str(case.public_id)
+        coordinator = case.coordinator
         cards.append(
             Card(
                 progress=row,
-                value=_money(row.value),
+                value=values[row.case_id] if values is not None else _money(row.value),
                 days_in_stage=_days_between(row.stage_since, today, zone),
                 days_since_activity=_days_between(row.last_activity_at, today, zone),
                 visits=row.visits or 0,
@@ -320,6 +336,11 @@ def _cards(rows: Iterable[Any], clinic: Clinic) -> list[Card]:
                 next_task_due=due,
                 next_task_overdue=due is not None and due < today,
                 moves=moves_by_hand(row.stage),
+                public_id=public_id,
+                case_url=reverse("plans:detail", args=[public_id]),
+                patient_name=case.patient.full_name,
+                coordinator_name=coordinator.display_name if coordinator is not None else "",
+                plan_type_label=case.get_plan_type_display(),
             )
         )
     return cards
@@ -384,34 +405,40 @@ def board_for(
 ) -> Board:
     """The board's columns for `stages` (all of them by default), each with its count, total
     value and its highest-value cards (every card for the column named by `show_all`).
-    Two queries, however many cases."""
-    summary = (
-        open_progress(clinic, filters, stages=stages)
-        .annotate(viewed=_viewed())
-        .order_by()
-        .values_list("case_id", "stage", "value", "viewed")
-    )
+    Three queries, however many cases."""
+    # The value range is applied here rather than in SQL, where the value would be worked out twice.
+    low, high = filters.value_min, filters.value_max
+    unpriced = replace(filters, value_min=None, value_max=None)
+    summary = open_progress(clinic, unpriced, stages=stages).order_by().values_list("case_id", "stage", "value")
+    # Whether the pack was opened is told apart only in "Sent": asked separately, because as a
+    # column of the query above PostgreSQL reads every visit of every case to answer it.
+    viewed: set[int] = set()
+    if Stage.SENT in stages:
+        sent = open_progress(clinic, unpriced, stages=[Stage.SENT]).filter(_viewed())
+        viewed = set(sent.order_by().values_list("case_id", flat=True))
     columns = {stage: Column(stage=stage, label=Stage(stage).label) for stage in stages}
     ranked: dict[str, list[tuple[Decimal, int]]] = {stage: [] for stage in stages}
-    for case_id, stage, value, viewed in summary:
-        column = columns[stage]
+    for case_id, stage, value in summary:
         amount = _money(value)
+        if (low is not None and amount < low) or (high is not None and amount > high):
+            continue
+        column = columns[stage]
         column.count += 1
         column.total += amount
-        column.viewed += 1 if viewed else 0
+        column.viewed += 1 if case_id in viewed else 0
         ranked[stage].append((amount, case_id))
-    chosen: list[int] = []
+    chosen: dict[int, Decimal] = {}
     for stage, entries in ranked.items():
         entries.sort(reverse=True)
         showing_all = stage == show_all
         columns[stage].showing_all = showing_all
-        chosen.extend(case_id for _value, case_id in (entries if showing_all else entries[:per_column]))
+        chosen.update((case_id, value) for value, case_id in (entries if showing_all else entries[:per_column]))
     if chosen:
-        rows = with_card_details(
-            CaseProgress.objects.filter(case_id__in=chosen).annotate(value=case_value_subquery("case_id"))
-        )
-        for card in sorted(_cards(rows, clinic), key=lambda c: (c.value, c.progress.case_id), reverse=True):
-            columns[card.stage].cards.append(card)
+        rows = with_card_details(CaseProgress.objects.filter(case_id__in=list(chosen)))
+        for card in sorted(_cards(rows, clinic, chosen), key=lambda c: (c.value, c.progress.case_id), reverse=True):
+            # A case moved between the two reads is left out rather than shown in a column not asked for.
+            if card.stage in columns:
+                columns[card.stage].cards.append(card)
     return Board(columns=[columns[stage] for stage in stages])
 
 
@@ -456,10 +483,19 @@ def _ordering(sort: str) -> list[Any]:
     return ordered
 
 
-def list_rows(clinic: Clinic, filters: CaseFilters, *, sort: str = DEFAULT_SORT) -> QuerySet[Any]:
-    """The list's rows (progress rows with card details), filtered and sorted; page it."""
-    return with_card_details(open_progress(clinic, filters)).order_by(*_ordering(sort))
+def list_order(clinic: Clinic, filters: CaseFilters, *, sort: str = DEFAULT_SORT) -> QuerySet[Any]:
+    """The case ids of the list, filtered and sorted: page this, then read the page's cards with
+    `list_cards`. Only what the order needs is worked out for every row; the rest only for the page."""
+    progress = open_progress(clinic, filters)
+    if sort.lstrip("-") == "next":
+        progress = progress.annotate(next_task_due=Subquery(_next_task().values("due_on")[:1]))
+    return progress.order_by(*_ordering(sort)).values_list("case_id", flat=True)
 
 
-def cards_from(rows: Iterable[Any], clinic: Clinic) -> list[Card]:
-    return _cards(rows, clinic)
+def list_cards(case_ids: Sequence[int], clinic: Clinic) -> list[Card]:
+    """The cards of a page of the list, in the page's order."""
+    rows = with_card_details(
+        CaseProgress.objects.filter(case_id__in=list(case_ids)).annotate(value=case_value_subquery("case_id"))
+    )
+    by_id = {card.progress.case_id: card for card in _cards(rows, clinic)}
+    return [by_id[case_id] for case_id in case_ids if case_id in by_id]

@@ -182,3 +182,30 @@ def test_the_case_page_says_where_the_case_stands(page: Page, sign_in_as, check_
     check_accessibility(page, "the case page with its stage panel")
     page.set_viewport_size(PHONE)
     page.locator("#case-stage").screenshot(path=screenshot_path("pipeline case stage panel", 390))
+
+
+def test_without_scripts_the_move_menu_and_not_proceeding_still_work(
+    context_without_scripts, coordinator, practice, live_server
+):
+    from tests.browser.conftest import signed_in_cookie
+
+    context_without_scripts.add_cookies([signed_in_cookie(coordinator, live_server.url)])
+    page = context_without_scripts.new_page()
+    page.goto("/pipeline/?plan_type=oral_health")
+    mere = page.locator(card(page, practice["mere"]))
+    mere.locator("summary").click()
+    mere.get_by_role("button", name="Requested to proceed").click()
+    expect(page).to_have_url(re.compile(r"/pipeline/\?plan_type=oral_health$"))
+    expect(page.locator(".notice--success")).to_contain_text("Mere Ngata moved to “Requested to proceed”.")
+
+    # "Not proceeding for now…" opens the move page, which asks why and when to look again.
+    zoe = page.locator(card(page, practice["zoe"]))
+    zoe.locator("summary").click()
+    zoe.get_by_role("link", name="Not proceeding for now…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Move the case for Zoë O'Brien")
+    page.get_by_role("button", name="Move the case").click()
+    expect(page.locator("#move-reason_error")).to_contain_text("Choose why the patient is not going ahead for now.")
+    page.get_by_label("Why not now?").select_option("timing")
+    page.get_by_role("button", name="Move the case").click()
+    expect(page).to_have_url(re.compile(r"/pipeline/\?plan_type=oral_health$"))
+    assert CaseProgress.objects.get(case=practice["zoe"]).stage == Stage.NOT_PROCEEDING

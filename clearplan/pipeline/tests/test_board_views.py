@@ -231,6 +231,12 @@ def test_each_filter_narrows_the_board(coordinator_client, mixed, query, expecte
     assert shown_ids(response) == {mixed[key].pk for key in expected}
 
 
+def test_sent_says_how_many_have_opened_their_pack(coordinator_client, mixed):
+    sent = columns(coordinator_client.get(BOARD))[Stage.SENT]
+    assert (sent.count, sent.viewed, sent.not_viewed) == (2, 1, 1)
+    assert "1 not viewed · 1 viewed" in coordinator_client.get(BOARD).content.decode()
+
+
 def test_filters_by_team_member_dentist_template_and_date_sent(coordinator_client, mixed, front_desk, clinic):
     by_person = coordinator_client.get(f"{BOARD}?coordinator={front_desk.public_id}")
     assert shown_ids(by_person) == {mixed["read"].pk}
