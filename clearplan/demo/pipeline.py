@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from clearplan.accounts.models import Membership, Organisation, User
@@ -674,8 +675,20 @@ class Loader:
         for case_id, key, at in self.ticks:
             checklist.step_done_automatically_for(case_id=case_id, key=key, at=at)
         self._images_added(plans)
+        self._backdate_cases(plans)
         self._assign_checklists(plans)
         self._everyone_has_work(plans)
+
+    def _backdate_cases(self, plans: list[Plan]) -> None:
+        """Each case was opened on the day of its conversation, not when the demo was loaded, so the
+        case's timeline starts where its story does."""
+        cases = [plan.case for plan in plans]
+        for case in cases:
+            case.created_at = self._created(case)
+        Case.objects.bulk_update(cases, ["created_at"], batch_size=200)
+        CaseTask.objects.filter(case__in=cases, kind=CaseTask.Kind.CHECKLIST).update(
+            created_at=Subquery(Case.objects.filter(pk=OuterRef("case_id")).values("created_at")[:1])
+        )
 
     def _images_added(self, plans: list[Plan]) -> None:
         """The demo's pictures are written in bulk, past the receiver that ticks "Add the X-rays and
