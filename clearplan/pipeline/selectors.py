@@ -37,7 +37,7 @@ from django.utils import timezone
 from clearplan.lib.clinic_time import clinic_now, clinic_zone
 from clearplan.packs.models import ConsentSignature, PackSend, PackVisit, PatientResponse
 from clearplan.pipeline.models import BOARD_STAGES, CaseProgress, CaseTask, Stage
-from clearplan.pipeline.stages import HOW_TO_REACH, moves_by_hand
+from clearplan.pipeline.stages import HOW_TO_REACH, moves_by_hand, reached_otherwise
 from clearplan.plans.models import PlanLine, PlanOption
 
 if TYPE_CHECKING:
@@ -376,6 +376,16 @@ class Column:
     @property
     def how_to_reach(self) -> str:
         return HOW_TO_REACH.get(self.stage, "")
+
+    @property
+    def moves(self) -> list[tuple[str, str]]:
+        """Where a person can move this column's cases, with the stages' names."""
+        return [(stage, Stage(stage).label) for stage in moves_by_hand(self.stage)]
+
+    @property
+    def reached_otherwise(self) -> list[str]:
+        """What moves this column's cases to Sent or Booked, which people cannot do by hand."""
+        return reached_otherwise(self.stage)
 
 
 @dataclass

@@ -71,6 +71,12 @@ def audit_case_change(
     )
 
 
+def reached_otherwise(from_stage: str) -> list[str]:
+    """What moves a case in `from_stage` to Sent or Booked, where it could go next but not by hand
+    ("Not yet sent" is never a next step worth explaining)."""
+    return [HOW_TO_REACH[target] for target in (S.SENT, S.BOOKED) if can_move(from_stage, target)]
+
+
 def can_move(from_stage: str, to_stage: str) -> bool:
     return to_stage in ALLOWED_MOVES.get(from_stage, frozenset())
 

@@ -192,17 +192,21 @@ def test_without_scripts_the_move_menu_and_not_proceeding_still_work(
     context_without_scripts.add_cookies([signed_in_cookie(coordinator, live_server.url)])
     page = context_without_scripts.new_page()
     page.goto("/pipeline/?plan_type=oral_health")
+    # The Move menu leads to the move page, which comes back to the same board.
     mere = page.locator(card(page, practice["mere"]))
     mere.locator("summary").click()
-    mere.get_by_role("button", name="Requested to proceed").click()
+    mere.get_by_role("link", name="Choose where to move it…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Move the case for Mere Ngata")
+    page.get_by_label("Requested to proceed").check()
+    page.get_by_role("button", name="Move the case").click()
     expect(page).to_have_url(re.compile(r"/pipeline/\?plan_type=oral_health$"))
     expect(page.locator(".notice--success")).to_contain_text("Mere Ngata moved to “Requested to proceed”.")
 
-    # "Not proceeding for now…" opens the move page, which asks why and when to look again.
+    # "Not proceeding for now" asks why, at the field, before anything moves.
     zoe = page.locator(card(page, practice["zoe"]))
     zoe.locator("summary").click()
-    zoe.get_by_role("link", name="Not proceeding for now…").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Move the case for Zoë O'Brien")
+    zoe.get_by_role("link", name="Choose where to move it…").click()
+    page.get_by_label("Not proceeding for now").check()
     page.get_by_role("button", name="Move the case").click()
     expect(page.locator("#move-reason_error")).to_contain_text("Choose why the patient is not going ahead for now.")
     page.get_by_label("Why not now?").select_option("timing")

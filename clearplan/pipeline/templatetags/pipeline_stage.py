@@ -9,7 +9,7 @@ from django import template
 
 from clearplan.lib.clinic_time import clinic_now, clinic_zone
 from clearplan.pipeline.models import NotProceedingReason, Stage, StageMove
-from clearplan.pipeline.stages import HOW_TO_REACH, can_move, look_again_suggested, moves_by_hand, progress_for
+from clearplan.pipeline.stages import look_again_suggested, moves_by_hand, progress_for, reached_otherwise
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -43,14 +43,10 @@ def stage_label(stage: str) -> str:
     return Stage(stage).label if stage in Stage.values else ""
 
 
-# The stages a person cannot move a case to, with what to do instead (Not yet sent is never a next step).
-REACHED_OTHERWISE = (Stage.SENT, Stage.BOOKED)
-
-
-@register.filter
-def reached_otherwise(stage: str) -> list[str]:
+@register.filter(name="reached_otherwise")
+def reached_otherwise_filter(stage: str) -> list[str]:
     """What moves a case in `stage` to Sent or Booked, where it could go next."""
-    return [HOW_TO_REACH[target] for target in REACHED_OTHERWISE if can_move(stage, target)]
+    return reached_otherwise(stage)
 
 
 def stage_panel_context(

@@ -37,12 +37,42 @@
 
   // ---------- Moving by the card's menu or by dropping ----------
 
+  // The menu's buttons are drawn once per column (a <template>); a card gets its own copy, with
+  // its case and revision, the first time its menu opens or it is dropped somewhere.
+  function menuOf(card) {
+    var panel = card.querySelector(".move-menu__panel");
+    if (!panel) return null;
+    var form = panel.querySelector("form");
+    if (form) return form;
+    var column = card.closest(".board-column");
+    var template = column && column.querySelector(".move-menu-template");
+    if (!template) return null;
+    panel.replaceChildren(template.content.cloneNode(true));
+    form = panel.querySelector("form");
+    form.elements.case.value = card.dataset.case;
+    form.elements.revision.value = card.dataset.revision;
+    if (window.htmx) window.htmx.process(form);
+    return form;
+  }
+
+  document.addEventListener(
+    "toggle",
+    function (event) {
+      var menu = event.target;
+      if (menu.classList && menu.classList.contains("move-menu") && menu.open) {
+        menuOf(menu.closest(".board-card"));
+      }
+    },
+    true
+  );
+
   function moveBy(card, stage) {
     if (stage === NOT_PROCEEDING) {
       openNotProceeding(card);
       return;
     }
-    var button = card.querySelector('button[data-to-stage="' + stage + '"]');
+    var form = menuOf(card);
+    var button = form && form.querySelector('button[data-to-stage="' + stage + '"]');
     if (!button) return;
     card.setAttribute("aria-busy", "true");
     // A click, not requestSubmit: htmx learns which button sent the form from the click.
@@ -119,7 +149,7 @@
   function openNotProceeding(card) {
     var dialog = document.getElementById("np-dialog");
     if (!dialog || typeof dialog.showModal !== "function") {
-      var link = card.querySelector("[data-np-open]");
+      var link = card.querySelector(".move-menu__panel a");
       if (link) window.location.assign(link.href);
       return;
     }
@@ -143,10 +173,10 @@
   }
 
   document.addEventListener("click", function (event) {
-    var link = event.target.closest && event.target.closest("[data-np-open]");
-    if (link) {
-      var card = link.closest(".board-card");
-      if (card && document.getElementById("np-dialog")) {
+    var opens = event.target.closest && event.target.closest("[data-np-open]");
+    if (opens) {
+      var card = opens.closest(".board-card");
+      if (card) {
         event.preventDefault();
         openNotProceeding(card);
       }
