@@ -152,10 +152,17 @@ def _viewed() -> Exists:
     return Exists(PackVisit.objects.filter(case=OuterRef("case_id")))
 
 
-def _responded() -> Q:
-    return Q(Exists(PatientResponse.objects.filter(case=OuterRef("case_id")))) | Q(
-        Exists(ConsentSignature.objects.filter(case=OuterRef("case_id")))
+def _replies() -> tuple[Exists, Exists]:
+    """The patient answered (a question, "I'd like to proceed", "not now"), or signed."""
+    return (
+        Exists(PatientResponse.objects.filter(case=OuterRef("case_id"))),
+        Exists(ConsentSignature.objects.filter(case=OuterRef("case_id"))),
     )
+
+
+def _responded() -> Q:
+    answered, signed = _replies()
+    return Q(answered) | Q(signed)
 
 
 def _local_midnight(day: dt.date, clinic: Clinic) -> dt.datetime:
@@ -164,8 +171,8 @@ def _local_midnight(day: dt.date, clinic: Clinic) -> dt.datetime:
 
 def open_progress(clinic: Clinic, filters: CaseFilters, *, stages: Sequence[str] = BOARD_STAGES) -> QuerySet[Any]:
     """The clinic's cases in `stages`, narrowed by `filters`, annotated with `value`."""
-    progress = CaseProgress.objects.filter(clinic=clinic)
-    progress = progress.filter(stage=filters.stage) if filters.stage else progress.filter(stage__in=list(stages))
+    wanted = [filters.stage] if filters.stage else list(stages)
+    progress = CaseProgress.objects.filter(clinic=clinic, stage__in=wanted)
     progress = progress.annotate(value=case_value_subquery("case_id"))
     if filters.unassigned:
         progress = progress.filter(case__coordinator__isnull=True)
@@ -191,9 +198,18 @@ def open_progress(clinic: Clinic, filters: CaseFilters, *, stages: Sequence[str]
     if filters.engagement == Engagement.NOT_VIEWED:
         progress = progress.filter(_sent(timezone.now())).exclude(_viewed())
     elif filters.engagement == Engagement.VIEWED_NO_RESPONSE:
-        progress = progress.filter(_viewed()).exclude(_responded())
+        # Two exclusions rather than one of "either": PostgreSQL then looks each up by case
+        # instead of reading every reply of every case.
+        answered, signed = _replies()
+        progress = progress.filter(_viewed()).exclude(answered).exclude(signed)
     elif filters.engagement == Engagement.RESPONDED:
-        progress = progress.filter(_responded())
+        # Replies to these cases only, rather than "a reply or a signature" asked row by row,
+        # which PostgreSQL answers by reading every reply of every case.
+        these = {"case__progress__clinic": clinic, "case__progress__stage__in": wanted}
+        progress = progress.filter(
+            Q(case_id__in=PatientResponse.objects.filter(**these).values("case_id"))
+            | Q(case_id__in=ConsentSignature.objects.filter(**these).values("case_id"))
+        )
     return progress
 
 
