@@ -152,17 +152,21 @@ def _viewed() -> Exists:
     return Exists(PackVisit.objects.filter(case=OuterRef("case_id")))
 
 
-def _replies() -> tuple[Exists, Exists]:
-    """The patient answered (a question, "I'd like to proceed", "not now"), or signed."""
-    return (
-        Exists(PatientResponse.objects.filter(case=OuterRef("case_id"))),
-        Exists(ConsentSignature.objects.filter(case=OuterRef("case_id"))),
+def _responded() -> Q:
+    """The patient answered or signed: for a card, asked of its own case."""
+    return Q(Exists(PatientResponse.objects.filter(case=OuterRef("case_id")))) | Q(
+        Exists(ConsentSignature.objects.filter(case=OuterRef("case_id")))
     )
 
 
-def _responded() -> Q:
-    answered, signed = _replies()
-    return Q(answered) | Q(signed)
+def _replied(clinic: Clinic, stages: Sequence[str]) -> Q:
+    """The patient answered or signed. Asked as "one of this clinic's cases in these stages with a
+    reply": as "a reply or a signature exists" for each row, PostgreSQL reads every reply of every
+    case instead."""
+    these = {"case__progress__clinic": clinic, "case__progress__stage__in": list(stages)}
+    return Q(case_id__in=PatientResponse.objects.filter(**these).values("case_id")) | Q(
+        case_id__in=ConsentSignature.objects.filter(**these).values("case_id")
+    )
 
 
 def _local_midnight(day: dt.date, clinic: Clinic) -> dt.datetime:
@@ -198,18 +202,9 @@ def open_progress(clinic: Clinic, filters: CaseFilters, *, stages: Sequence[str]
     if filters.engagement == Engagement.NOT_VIEWED:
         progress = progress.filter(_sent(timezone.now())).exclude(_viewed())
     elif filters.engagement == Engagement.VIEWED_NO_RESPONSE:
-        # Two exclusions rather than one of "either": PostgreSQL then looks each up by case
-        # instead of reading every reply of every case.
-        answered, signed = _replies()
-        progress = progress.filter(_viewed()).exclude(answered).exclude(signed)
+        progress = progress.filter(_viewed()).exclude(_replied(clinic, wanted))
     elif filters.engagement == Engagement.RESPONDED:
-        # Replies to these cases only, rather than "a reply or a signature" asked row by row,
-        # which PostgreSQL answers by reading every reply of every case.
-        these = {"case__progress__clinic": clinic, "case__progress__stage__in": wanted}
-        progress = progress.filter(
-            Q(case_id__in=PatientResponse.objects.filter(**these).values("case_id"))
-            | Q(case_id__in=ConsentSignature.objects.filter(**these).values("case_id"))
-        )
+        progress = progress.filter(_replied(clinic, wanted))
     return progress
 
 
@@ -439,9 +434,11 @@ def board_for(
     # Whether the pack was opened is told apart only in "Sent": asked separately, because as a
     # column of the query above PostgreSQL reads every visit of every case to answer it.
     viewed: set[int] = set()
-    if Stage.SENT in stages:
+    if Stage.SENT in stages and filters.engagement not in (Engagement.NOT_VIEWED, Engagement.VIEWED_NO_RESPONSE):
         sent = open_progress(clinic, unpriced, stages=[Stage.SENT]).filter(_viewed())
         viewed = set(sent.order_by().values_list("case_id", flat=True))
+    # With an engagement filter on, whether each was viewed is known already.
+    every_one_viewed = filters.engagement == Engagement.VIEWED_NO_RESPONSE
     columns = {stage: Column(stage=stage, label=Stage(stage).label) for stage in stages}
     ranked: dict[str, list[tuple[Decimal, int]]] = {stage: [] for stage in stages}
     for case_id, stage, value in summary:
@@ -451,7 +448,7 @@ def board_for(
         column = columns[stage]
         column.count += 1
         column.total += amount
-        column.viewed += 1 if case_id in viewed else 0
+        column.viewed += 1 if every_one_viewed or case_id in viewed else 0
         ranked[stage].append((amount, case_id))
     chosen: dict[int, Decimal] = {}
     for stage, entries in ranked.items():

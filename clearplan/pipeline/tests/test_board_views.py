@@ -235,6 +235,9 @@ def test_sent_says_how_many_have_opened_their_pack(coordinator_client, mixed):
     sent = columns(coordinator_client.get(BOARD))[Stage.SENT]
     assert (sent.count, sent.viewed, sent.not_viewed) == (2, 1, 1)
     assert "1 not viewed · 1 viewed" in coordinator_client.get(BOARD).content.decode()
+    for engagement, expected in (("viewed_no_response", (1, 1, 0)), ("not_viewed", (1, 0, 1))):
+        sent = columns(coordinator_client.get(f"{BOARD}?engagement={engagement}"))[Stage.SENT]
+        assert (sent.count, sent.viewed, sent.not_viewed) == expected
 
 
 def test_filters_by_team_member_dentist_template_and_date_sent(coordinator_client, mixed, front_desk, clinic):
