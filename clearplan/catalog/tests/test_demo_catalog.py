@@ -27,6 +27,7 @@ from clearplan.packs.models import (
     PackVisit,
     PatientResponse,
 )
+from clearplan.pipeline.models import Booking
 from clearplan.plans.models import Case
 
 
@@ -78,6 +79,7 @@ def test_a_demo_loaded_before_the_catalogue_existed_gets_it_on_the_next_load_and
     # Before the catalogue existed there were no plans either (they price their lines from it), and so
     # no packs or messages about them.
     for model in (
+        Booking,
         Notification,
         ConsentSignature,
         PatientResponse,
