@@ -156,8 +156,22 @@ def test_the_list_sorts_and_hands_cases_over(
     check_page(page, "pipeline list")
     check_phone(page, "pipeline list", check_accessibility)
 
+    # The highest-value follow-ups: read, but not answered. The filter is in the address.
+    page.get_by_text("Filters", exact=True).click()
+    page.get_by_label("Engagement").select_option(label="Viewed, no response")
+    page.screenshot(path=screenshot_path("pipeline list filters", 1280), full_page=True)
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"engagement=viewed_no_response"))
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("Tūī Parata")
+    expect(rows.nth(1)).to_contain_text("Mere Ngata")
+    page.get_by_role("link", name="Board").click()
+    expect(page).to_have_url(re.compile(r"/pipeline/\?.*engagement=viewed_no_response"))
+    expect(page.locator(".board-card")).to_have_count(2)
+    page.get_by_role("link", name="List").click()
+
     page.get_by_label("Tick Mere Ngata").check()
-    page.get_by_label("Tick Zoë O'Brien").check()
+    page.get_by_label("Tick Tūī Parata").check()
     page.get_by_label("Reassign ticked cases to").select_option(label="Sam Tran")
     page.get_by_role("button", name="Reassign").click()
     expect(page.locator(".notice--success")).to_contain_text("2 cases reassigned to Sam Tran.")
