@@ -29,7 +29,7 @@ PRACTICE = {
     "tui": ("Tūī", "Parata", Stage.FOLLOW_UP, "12400.00", 6, "chloe", "both"),
     "james": ("James", "Smith-Jones", Stage.REQUESTED, "3200.00", 1, "sam", "oral_health"),
     "priya": ("Priya", "Shah", Stage.BOOKED, "2150.00", 3, None, "oral_health"),
-    "liam": ("Liam", "Walsh", Stage.NOT_PROCEEDING, "6100.00", 20, "chloe", "elective"),
+    "liam": ("Liam", "O'Sullivan-Whitford", Stage.NOT_PROCEEDING, "6100.00", 20, "chloe", "elective"),
 }
 
 
