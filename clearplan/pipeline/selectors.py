@@ -203,11 +203,20 @@ def open_progress(clinic: Clinic, filters: CaseFilters, *, stages: Sequence[str]
 # ---------- Cards ----------
 
 
+# The next action is what a person should do next: a follow-up first, then steps people tick, then
+# steps Clearplan ticks when they happen (such as the patient signing); within each, the first due.
+NEXT_TASK_ORDER = (
+    models.Case(When(kind=CaseTask.Kind.FOLLOW_UP, then=0), default=1),
+    "automatic",
+    F("due_on").asc(nulls_last=True),
+    "position",
+    "pk",
+)
+
+
 def _next_task() -> QuerySet[CaseTask]:
-    """The case's open task that is due first (tasks without a date last)."""
-    return CaseTask.objects.filter(case=OuterRef("case_id"), done_at__isnull=True).order_by(
-        F("due_on").asc(nulls_last=True), "position", "pk"
-    )
+    """The case's next open task (see NEXT_TASK_ORDER)."""
+    return CaseTask.objects.filter(case=OuterRef("case_id"), done_at__isnull=True).order_by(*NEXT_TASK_ORDER)
 
 
 @dataclass(frozen=True)
@@ -240,7 +249,7 @@ def _card_facts(case_ids: list[int]) -> _CardFacts:
     next_task: dict[int, tuple[str, dt.date | None]] = {}
     open_tasks = (
         CaseTask.objects.filter(case_id__in=case_ids, done_at__isnull=True)
-        .order_by("case_id", F("due_on").asc(nulls_last=True), "position", "pk")
+        .order_by("case_id", *NEXT_TASK_ORDER)
         .values_list("case_id", "title", "due_on")
     )
     for case_id, title, due_on in open_tasks:
