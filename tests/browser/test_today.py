@@ -138,8 +138,8 @@ def test_today_shows_what_to_do_first_and_a_step_is_ticked_in_place(
 def test_a_step_clearplan_performs_is_shown_done_by_clearplan_without_a_button(
     page,
     sign_in_as,
-    sendable_case,
-    coordinator,  # noqa: F811
+    sendable_case,  # noqa: F811
+    coordinator,
 ):
     sign_in_as(coordinator)
     page.goto(f"/cases/{sendable_case.public_id}/#checklist")

@@ -103,7 +103,7 @@ def test_i_would_like_to_proceed_moves_the_case_and_stops_follow_up(sendable_cas
 def test_not_right_now_keeps_the_patients_reason_and_a_date_to_look_again(
     sendable_case,
     coordinator,
-    session,
+    session,  # noqa: F811
     version,  # noqa: F811
 ):
     send(sendable_case, coordinator)
@@ -119,7 +119,7 @@ def test_not_right_now_keeps_the_patients_reason_and_a_date_to_look_again(
 def test_a_question_stops_automatic_follow_up_without_moving_the_case(
     sendable_case,
     coordinator,
-    session,
+    session,  # noqa: F811
     version,  # noqa: F811
 ):
     send(sendable_case, coordinator)
