@@ -384,9 +384,10 @@ def case_timeline(case: Case) -> list[TimelineEntry]:
 
 
 def engagement_context(case: Case) -> dict[str, Any]:
-    """Context for `packs/staff/_engagement.html`: `engagement`, `timeline` and `clinic`, read once."""
+    """Context for `packs/staff/_engagement.html`: `engagement` and `clinic`. The pack's story is told
+    in the case's whole timeline (clearplan/pipeline/timeline.py, which reads `case_timeline`)."""
     facts = _facts(case)
-    return {"engagement": _engagement(facts), "timeline": _timeline(facts), "clinic": facts.clinic}
+    return {"engagement": _engagement(facts), "clinic": facts.clinic}
 
 
 __all__ = [

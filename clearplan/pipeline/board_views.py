@@ -29,10 +29,11 @@ from clearplan.pipeline import selectors
 from clearplan.pipeline.assignment import cases_reassign
 from clearplan.pipeline.board_forms import CaseFilterForm, ListFilterForm, MoveForm, ReassignForm
 from clearplan.pipeline.models import BOARD_STAGES, Stage
-from clearplan.pipeline.stages import CASE_RECORD_TYPE, look_again_suggested, moves_by_hand, progress_for, stage_move
+from clearplan.pipeline.stages import look_again_suggested, moves_by_hand, progress_for, stage_move
 from clearplan.pipeline.templatetags.pipeline_stage import stage_panel_context
 from clearplan.plans.forms import attach_errors
 from clearplan.plans.selectors import cases_of, get_case_for_user
+from clearplan.plans.services import CASE_RECORD_TYPE
 
 if TYPE_CHECKING:
     import uuid

@@ -18,6 +18,7 @@ from django.utils import timezone
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record
 from clearplan.pipeline.models import CaseProgress, MoveCause, NotProceedingReason, Stage, StageMove
+from clearplan.plans.services import CASE_RECORD_TYPE
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -49,10 +50,6 @@ HOW_TO_REACH: dict[str, str] = {
     S.SENT: "Send the pack from the case to move it to “Sent”.",
     S.BOOKED: "Record the appointment on the case to move it to “Booked”.",
 }
-
-
-# The audit log names cases with the same record type as the case pages do.
-CASE_RECORD_TYPE = "case"
 
 
 def audit_case_change(

@@ -24,6 +24,7 @@ from clearplan.audit.services import audit_record
 from clearplan.lib.clinic_time import clinic_now
 from clearplan.pipeline import checklist
 from clearplan.pipeline.models import CaseTask, WorkflowStep
+from clearplan.pipeline.stages import audit_case_change
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from clearplan.accounts.models import Clinic, User
     from clearplan.plans.models import Case
 
-CASE_RECORD_TYPE = "case"
 WORKFLOW_RECORD_TYPE = "workflow_steps"
 MAX_TITLE = 200
 # A second "Add task" with the same words within this time is the same click arriving twice.
@@ -41,16 +41,7 @@ REPEAT_WINDOW = dt.timedelta(seconds=30)
 
 
 def _audit_task(*, task: CaseTask, by: User, request: HttpRequest | None, changes: dict[str, Any]) -> None:
-    case = task.case
-    audit_record(
-        action=AuditEvent.Action.UPDATE,
-        request=request,
-        actor=by,
-        clinic=case.clinic,
-        obj=case,
-        object_type=CASE_RECORD_TYPE,
-        changes={"task": task.title, **changes},
-    )
+    audit_case_change(case=task.case, by=by, request=request, changes={"task": task.title, **changes})
 
 
 def automatic_refusal(task: CaseTask) -> str:
@@ -338,13 +329,5 @@ def checklist_start(*, case: Case, by: User, request: HttpRequest | None = None)
         checklist.tasks_create_for(case=case)
         added = CaseTask.objects.filter(case=case).count() - before
         if added:
-            audit_record(
-                action=AuditEvent.Action.UPDATE,
-                request=request,
-                actor=by,
-                clinic=case.clinic,
-                obj=case,
-                object_type=CASE_RECORD_TYPE,
-                changes={"checklist": "started", "tasks_added": added},
-            )
+            audit_case_change(case=case, by=by, request=request, changes={"checklist": "started", "tasks_added": added})
     return added

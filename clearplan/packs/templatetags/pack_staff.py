@@ -41,8 +41,6 @@ def pack_panel(context: template.Context, case: Any) -> dict[str, Any]:
     return {
         # What the patient did with the pack: drawn by packs/staff/_engagement.html.
         **engagement_context(case),
-        # The case page draws the case's whole timeline below ({% case_timeline case %}), so not this part of it.
-        "timeline": None,
         "case": case,
         "patient": case.patient,
         "panel": build_pack_panel(case),
