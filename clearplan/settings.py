@@ -256,6 +256,11 @@ SMS_OPTIONS = _SMS.options
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", SITE_URL).rstrip("/")
 # Shared secret of the mail relay's delivery reports to /hooks/email/events/; empty turns them off.
 EMAIL_EVENTS_SECRET = env_str("EMAIL_EVENTS_SECRET", "")
+# Replies to patients' emails come back to reply+<token>@INBOUND_EMAIL_DOMAIN, which the mail provider
+# posts (raw MIME) to /hooks/email/inbound/, signed with INBOUND_EMAIL_SECRET. Empty domain: replies go to
+# the clinic's own email address instead, and the inbound address is off.
+INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN", "reply.clearplan.localhost" if (DEBUG or DEMO) else "")
+INBOUND_EMAIL_SECRET = env_str("INBOUND_EMAIL_SECRET", "")
 # ---------- end of SMS ----------
 
 # Locale and time: stored in UTC, shown in each clinic's own zone.

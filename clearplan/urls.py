@@ -15,6 +15,8 @@ urlpatterns = [
     path("conversations/", include("clearplan.messaging.urls")),
     # Delivery reports from the SMS provider and the mail relay: signed, no session.
     path("hooks/", include("clearplan.messaging.hook_urls")),
+    # A patient's "stop emails" link.
+    path("u/", include("clearplan.messaging.conversations.patient_urls")),
     path("insights/", include("clearplan.insights.urls")),
     path("settings/", include("clearplan.accounts.urls")),
     path("settings/audit/", include("clearplan.audit.urls")),

@@ -18,6 +18,7 @@ from email.utils import getaddresses, make_msgid
 from functools import partial
 from typing import TYPE_CHECKING, TypedDict
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
@@ -27,9 +28,10 @@ from django.utils import timezone
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record
 from clearplan.lib.background import can_schedule_later
+from clearplan.messaging.conversations.services import THREAD_PURPOSES, outbound_copy
 from clearplan.messaging.delivery import message_id_domain, tell_the_team_it_failed
 from clearplan.messaging.failures import Failure, email_event_failure, sms_undelivered
-from clearplan.messaging.models import OutboundMessage
+from clearplan.messaging.models import EmailOptOut, OutboundMessage, SmsOptOut
 from clearplan.messaging.sms import NOT_SET_UP_MESSAGE, sms_configured
 from clearplan.messaging.tasks import deliver_message, send_email
 from clearplan.patients.phones import InvalidPhoneNumber, mobile_to_e164
@@ -276,7 +278,11 @@ def message_send(
         subject, html = "", None
     else:
         address, subject = _clean_email(to=to, subject=subject, body=body, html=html)
-        if clinic.email:
+        thread_address = _thread_reply_address(patient, purpose)
+        if thread_address:
+            # The patient's reply comes back into their conversation rather than a separate mailbox.
+            reply_addresses.append(thread_address)
+        elif clinic.email:
             reply_addresses.append(clinic.email)
         if reply_to:
             extra = _clean_email_address(reply_to, field="reply_to", what="replies")
@@ -285,6 +291,7 @@ def message_send(
         if attachment is not None:
             cleaned_attachment = _clean_attachment(attachment)
 
+    _refuse_opted_out(clinic=clinic, channel=channel, address=address, purpose=purpose)
     now = timezone.now()
     scheduled = send_after is not None and send_after > now
     with transaction.atomic():
@@ -323,10 +330,43 @@ def message_send(
                 "attachment": bool(cleaned_attachment),
             },
         )
+        outbound_copy(message=message)
         transaction.on_commit(
             partial(_enqueue_delivery, message.public_id, message.send_after if scheduled else None), robust=True
         )
     return message
+
+
+# Messages that still go to an opted-out number or address: a code the patient asked for to open
+# their pack, and messages to staff.
+_ALWAYS_SENT = frozenset({OutboundMessage.Purpose.VERIFICATION_CODE, OutboundMessage.Purpose.STAFF_NOTIFICATION})
+
+
+def _refuse_opted_out(*, clinic: Clinic, channel: str, address: str, purpose: str) -> None:
+    if purpose in _ALWAYS_SENT:
+        return
+    if channel == OutboundMessage.Channel.SMS and SmsOptOut.objects.filter(number=address).exists():
+        raise ValidationError(
+            {"to": "This mobile number asked not to get text messages (they replied STOP). Use email, or call them."},
+            code="opted_out",
+        )
+    if (
+        channel == OutboundMessage.Channel.EMAIL
+        and purpose != OutboundMessage.Purpose.DIGEST
+        and EmailOptOut.objects.filter(clinic=clinic, address=address.lower()).exists()
+    ):
+        raise ValidationError(
+            {"to": "This email address unsubscribed from the clinic's emails. Use SMS, or call them."},
+            code="opted_out",
+        )
+
+
+def _thread_reply_address(patient: Patient | None, purpose: str) -> str:
+    if patient is None or purpose not in THREAD_PURPOSES:
+        return ""
+    from clearplan.messaging.conversations.services import conversation_for_patient, reply_address
+
+    return reply_address(conversation_for_patient(patient=patient)) if settings.INBOUND_EMAIL_DOMAIN else ""
 
 
 def _enqueue_delivery(public_id: uuid.UUID, run_after: datetime | None) -> None:

@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     SIGNED = "signed", "A patient signs their consent"
     LINK_LOCKED = "link_locked", "A pack link locks after wrong answers"
     DELIVERY_FAILED = "delivery_failed", "A message to a patient is not delivered"
+    MESSAGE = "message", "A patient sends a message"
 
 
 class Notification(models.Model):
@@ -69,6 +70,7 @@ DEFAULT_EMAIL: dict[str, str] = {
     Kind.NOT_NOW: EmailChoice.NEVER,
     Kind.LINK_LOCKED: EmailChoice.NEVER,
     Kind.DELIVERY_FAILED: EmailChoice.NEVER,
+    Kind.MESSAGE: EmailChoice.MY_CASES,
 }
 
 

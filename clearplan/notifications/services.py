@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("clearplan.notifications")
 
-_PATIENT_REPLIES = {Kind.QUESTION, Kind.PROCEED, Kind.NOT_NOW, Kind.SIGNED}
+_PATIENT_REPLIES = {Kind.QUESTION, Kind.PROCEED, Kind.NOT_NOW, Kind.SIGNED, Kind.MESSAGE}
 
 
 def text_for(*, kind: str, case: Case) -> str:
@@ -55,6 +55,7 @@ def text_for(*, kind: str, case: Case) -> str:
         Kind.SIGNED: f"{name} signed the consent in their treatment pack",
         Kind.LINK_LOCKED: f"{name}’s pack link locked after too many wrong answers",
         Kind.DELIVERY_FAILED: f"A message to {name} was not delivered",
+        Kind.MESSAGE: f"{name} sent a message",
     }[Kind(kind)]
 
 
@@ -62,14 +63,19 @@ def team_for_case(case: Case) -> QuerySet[User]:
     """Who hears about `case`: its coordinator and dentist, and the clinic's owners, managers and
     treatment coordinators (organisation admins count as owners). Only active staff who can still
     open the clinic; never anyone from another clinic."""
-    clinic = case.clinic
+    return team_for_clinic(case.clinic, people=[case.dentist_id, case.coordinator_id])
+
+
+def team_for_clinic(clinic: Clinic, *, people: Iterable[int | None] = ()) -> QuerySet[User]:
+    """The clinic's owners, managers and treatment coordinators, and `people` (user ids) who can
+    still open the clinic."""
     member_here = Membership.objects.filter(user=OuterRef("pk"), clinic_id=clinic.pk)
     leads_here = member_here.filter(role__in=[Membership.Role.MANAGER, Membership.Role.COORDINATOR])
     owner = Q(is_organisation_admin=True, organisation_id=clinic.organisation_id)
-    on_the_case = Q(pk__in=[pk for pk in (case.dentist_id, case.coordinator_id) if pk is not None])
+    named = Q(pk__in=[pk for pk in people if pk is not None])
     return (
         User.objects.filter(is_active=True)
-        .filter(Exists(leads_here) | owner | (on_the_case & (Exists(member_here) | owner)))
+        .filter(Exists(leads_here) | owner | (named & (Exists(member_here) | owner)))
         .order_by("pk")
     )
 
@@ -81,19 +87,35 @@ def email_choices_for(user: User) -> dict[str, str]:
     return choices
 
 
-def notify_team(*, case: Case, kind: str, text: str, link_url: str = "") -> list[Notification]:
+def notify_team(
+    *,
+    case: Case | None = None,
+    kind: str,
+    text: str,
+    link_url: str = "",
+    clinic: Clinic | None = None,
+    also: Iterable[User] = (),
+) -> list[Notification]:
     """Notify the case's team (see `team_for_case`) in the app, and by email where each person asked
     for it. `text` is the in-app line, written for staff ("Mere Ngata asked a question about her
     treatment pack"; `text_for` gives a default); `link_url` an internal path, the case page by
-    default. Call inside the transaction that records the event."""
+    default. `also` adds people who look after it another way (a conversation's assignee); with no
+    case, give the `clinic` and the `text`. Call inside the transaction that records the event."""
     kind = Kind(kind).value
-    text = (text or text_for(kind=kind, case=case)).strip()[:300]
-    link_url = link_url or reverse("plans:detail", kwargs={"public_id": case.public_id})
+    if case is None:
+        if clinic is None or not text or not link_url:
+            raise ValueError("Without a case, give the clinic, the text and the link.")
+    else:
+        clinic = case.clinic
+        text = text or text_for(kind=kind, case=case)
+        link_url = link_url or reverse("plans:detail", kwargs={"public_id": case.public_id})
+    text = text.strip()[:300]
     if not link_url.startswith("/") or link_url.startswith("//"):
         raise ValueError("A notification links to a page inside Clearplan, such as /cases/<id>/.")
-    clinic = case.clinic
+    extra = [user.pk for user in also]
+    looks_after = {*extra, *((case.dentist_id, case.coordinator_id) if case is not None else ())}
     with transaction.atomic():
-        team = list(team_for_case(case))
+        team = list(team_for_clinic(clinic, people=looks_after))
         notifications = Notification.objects.bulk_create(
             [
                 Notification(recipient=user, clinic=clinic, case=case, kind=kind, text=text, link_url=link_url)
@@ -101,11 +123,10 @@ def notify_team(*, case: Case, kind: str, text: str, link_url: str = "") -> list
             ]
         )
         preferences = _preferences(team, kind)
-        on_the_case = {case.dentist_id, case.coordinator_id}
         for user in team:
             choice = preferences.get(user.pk, DEFAULT_EMAIL[kind])
             wants = user.notify_by_email and (
-                choice == EmailChoice.ALL_CASES or (choice == EmailChoice.MY_CASES and user.pk in on_the_case)
+                choice == EmailChoice.ALL_CASES or (choice == EmailChoice.MY_CASES and user.pk in looks_after)
             )
             if wants:
                 _email(user=user, clinic=clinic, kind=kind, link_url=link_url)

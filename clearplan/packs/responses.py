@@ -255,7 +255,34 @@ def _response_record(
         )
         pipeline_events.patient_responded(response=response)
         _notify(case=case, kind=kind, detail=f"“{response.option_title}”" if response.option_title else "")
+        _into_conversation(response)
     return response
+
+
+def _into_conversation(response: PatientResponse) -> None:
+    """The reply also lands in the patient's conversation, beside their texts and emails (the
+    notification above already told the team)."""
+    from clearplan.messaging.conversations.services import message_receive
+
+    if response.kind == Kind.PROCEED:
+        lines = [f"I'd like to proceed with “{response.option_title}”."]
+        if response.preferred_times:
+            lines.append(f"Times that suit me: {response.preferred_times}")
+    elif response.kind == Kind.NOT_NOW:
+        reason = PatientResponse.NotNowReason(response.reason).label if response.reason else ""
+        lines = [f"Not right now. {reason}".strip() + ("." if reason else "")]
+    else:
+        lines = []
+    if response.message:
+        lines.append(response.message)
+    message_receive(
+        patient=response.case.patient,
+        channel="pack",
+        body="\n".join(lines),
+        from_whom=response.responder,
+        pack_response=response,
+        notify=False,
+    )
 
 
 # ---------- Consent and signature ----------

@@ -252,3 +252,31 @@ def patient_rule_errors(patient: Patient, *, skip: frozenset[str] | set[str] = f
             errors["primary_dentist"] = "Choose a dentist or other practitioner who works at this clinic."
 
     return errors
+
+
+class ContactConsentChange(models.Model):
+    """One change to whether the patient agrees to SMS or email, and where it came from: the
+    patient's record, a "STOP" text, the unsubscribe link. Shown on the patient's page."""
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Changed by the team"
+        SMS_KEYWORD = "sms_keyword", "The patient texted"
+        UNSUBSCRIBE_LINK = "unsubscribe_link", "The patient used the unsubscribe link"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consent_changes")
+    channel = models.CharField(max_length=10, choices=Patient.Channel.choices)
+    agrees = models.BooleanField()
+    source = models.CharField(max_length=20, choices=Source.choices)
+    # The word the patient texted ("STOP", "START"), when that is the source.
+    keyword = models.CharField(max_length=20, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["patient", "-created_at"], name="consent_change_by_patient")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} consent {'given' if self.agrees else 'withdrawn'}"

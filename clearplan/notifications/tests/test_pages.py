@@ -138,6 +138,7 @@ def test_saving_email_choices_is_kept_and_audited(coordinator, coordinator_clien
         "signed": "never",
         "link_locked": "my_cases",
         "delivery_failed": "all_cases",
+        "message": "never",
     }
 
     response = coordinator_client.post("/notifications/email-choices/", choices, follow=True)

@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from clearplan.lib.background import PeriodicUpkeep, Upkeep, task_upkeep, worker_id_for_this_process
+from clearplan.messaging.conversations.services import snoozes_wake
 from clearplan.messaging.tasks import requeue_stranded_messages
 from clearplan.pipeline.schedule import pipeline_upkeep
 
@@ -38,6 +39,7 @@ def _upkeep(*, abandoned_after: timedelta, keep_finished_for: timedelta) -> Upke
     found = task_upkeep(abandoned_after=abandoned_after, keep_finished_for=keep_finished_for)
     requeue_stranded_messages()
     pipeline_upkeep()
+    snoozes_wake()
     return found
 
 

@@ -43,6 +43,7 @@ class OutboundMessage(models.Model):
         BOOKING_CONFIRMATION = "booking_confirmation", "Appointment confirmation"
         BOOKING_REMINDER = "booking_reminder", "Appointment reminder"
         DIGEST = "digest", "Digest"
+        CONVERSATION = "conversation", "Reply in a conversation"
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):
