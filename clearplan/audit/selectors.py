@@ -39,6 +39,12 @@ RECORD_TYPE_LABELS = {
     "today": "Today",
     "workflow_steps": "Planning checklist",
     "follow_up_rules": "Follow-up rules",
+    "conversation": "Conversation",
+    "conversation_message": "Message in a conversation",
+    "conversation_attachment": "File in a conversation",
+    "conversation_inbox": "Conversations inbox",
+    "saved_reply": "Saved reply",
+    "contact_consent": "Contact consent",
 }
 
 # Calm colours: routine reading is neutral, changes are brand, refusals are red.

@@ -141,6 +141,8 @@ class Loader:
         self.bookings: list[tuple[Booking, list[int]]] = []
         self.ticks: list[tuple[int, str, dt.datetime]] = []
         self.completed: dict[int, int] = defaultdict(int)
+        # Clinics with a request to proceed still waiting for a time (every clinic shows one).
+        self.waiting_to_book: set[int] = set()
         self.showcase_message_sent = False
         # Patients' replies the team has seen: (response, when, by whom).
         self.seen: list[tuple[int, dt.datetime, User | None]] = []
@@ -322,8 +324,10 @@ class Loader:
             done = visit + dt.timedelta(hours=2)
             plan.move(S.COMPLETED, at=done, cause=MoveCause.BY_HAND, by=case.dentist, note="Treatment finished.")
             return
-        if age < 1 or (age < 7 and self.rng.random() < 0.5):
+        first_in_clinic = case.clinic_id not in self.waiting_to_book
+        if age < 1 or first_in_clinic or (age < 7 and self.rng.random() < 0.5):
             # Waiting to be booked: the front desk calls to find a time.
+            self.waiting_to_book.add(case.clinic_id)
             self._task(
                 case,
                 f"Call {self._first(case)} to book their treatment",

@@ -143,7 +143,10 @@ def _preferences(users: Iterable[User], kind: str) -> dict[int, str]:
 
 def _email(*, user: User, clinic: Clinic, kind: str, link_url: str) -> None:
     url = settings.SITE_URL + link_url
-    if kind in _PATIENT_REPLIES:
+    if kind == Kind.MESSAGE:
+        subject = f"A patient sent a message to {clinic.name}"
+        opening = f"A patient sent a message to {clinic.name}. Open Clearplan to read it: {url}"
+    elif kind in _PATIENT_REPLIES:
         subject = f"A patient replied on a case at {clinic.name}"
         opening = f"A patient replied on a case at {clinic.name}. Open Clearplan to read it: {url}"
     elif kind == Kind.LINK_LOCKED:
