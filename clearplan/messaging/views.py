@@ -42,11 +42,6 @@ def _organisation_id(request: HttpRequest) -> str:
     return str(request.user.organisation.public_id)
 
 
-@staff_required
-def conversations(request: HttpRequest) -> HttpResponse:
-    return render(request, "messaging/conversations.html", {"can_read_outbox": _can_read_outbox(request)})
-
-
 @_outbox_reader_required
 def outbox(request: HttpRequest) -> HttpResponse:
     listing = selectors.outbox_messages(organisation=_organisation_id(request))

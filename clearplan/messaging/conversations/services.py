@@ -379,9 +379,12 @@ def conversation_reply(
     body: str,
     channel: str = "",
     attachment: IncomingAttachment | None = None,
+    submission_key: str = "",
 ) -> ConversationMessage:
     """Send a team member's reply. `channel` empty: the default (see `reply_channel`). Raises
-    ValidationError keyed by field ("body", "channel", "attachment") before anything is saved."""
+    ValidationError keyed by field ("body", "channel", "attachment") before anything is saved.
+    The same `submission_key` (the composer's, per page load) sends once: a double submit gives
+    back the message already sent."""
     from clearplan.messaging.services import message_send
 
     body = (body or "").strip()
@@ -410,6 +413,9 @@ def conversation_reply(
     cases = current_cases(conversation.patient)
     with transaction.atomic():
         locked = _lock(conversation)
+        sent = _already_submitted(locked, submission_key)
+        if sent is not None:
+            return sent
         outbound = message_send(
             clinic=locked.clinic,
             channel=channel,
@@ -423,6 +429,7 @@ def conversation_reply(
             attachment=(attachment.name, attachment.content, attachment.content_type) if attachment else None,
         )
         copy = outbound.conversation_message
+        _remember_submission(copy, submission_key)
         if attachment is not None:
             _save_attachments(copy, [attachment])
         Conversation.objects.filter(pk=locked.pk).update(unread_count=0)
@@ -437,13 +444,45 @@ def conversation_reply(
     return copy
 
 
+def _submission_id(submission_key: str) -> str:
+    # The team's own messages have no provider id, so the composer's key is kept there (the
+    # once-per-provider-id constraint covers only patients' messages).
+    key = "".join(ch for ch in submission_key if ch.isalnum() or ch in "-_")[:64]
+    return f"submission:{key}" if key else ""
+
+
+def _already_submitted(conversation: Conversation, submission_key: str) -> ConversationMessage | None:
+    """The team's message already made from this submission (call with the thread locked)."""
+    key = _submission_id(submission_key)
+    if not key:
+        return None
+    return (
+        ConversationMessage.objects.filter(conversation=conversation, provider_message_id=key)
+        .exclude(direction=Direction.INBOUND)
+        .first()
+    )
+
+
+def _remember_submission(message: ConversationMessage, submission_key: str) -> None:
+    key = _submission_id(submission_key)
+    if key:
+        ConversationMessage.objects.filter(pk=message.pk).update(provider_message_id=key)
+        message.provider_message_id = key
+
+
 # ---------- The team's own actions ----------
 
 
 def note_add(
-    *, conversation: Conversation, by: User, body: str, attachments: Sequence[IncomingAttachment] = ()
+    *,
+    conversation: Conversation,
+    by: User,
+    body: str,
+    attachments: Sequence[IncomingAttachment] = (),
+    submission_key: str = "",
 ) -> ConversationMessage:
-    """An internal note: the team sees it in the thread; the patient never does."""
+    """An internal note: the team sees it in the thread; the patient never does. The same
+    `submission_key` adds it once."""
     body = (body or "").strip()
     if not body and not attachments:
         raise ValidationError({"body": "Write the note first."}, code="required")
@@ -453,6 +492,9 @@ def note_add(
         )
     with transaction.atomic():
         locked = _lock(conversation)
+        added = _already_submitted(locked, submission_key)
+        if added is not None:
+            return added
         cases = current_cases(locked.patient)
         note = ConversationMessage.objects.create(
             conversation=locked,
@@ -461,6 +503,7 @@ def note_add(
             channel=Channel.NOTE,
             author=by,
             body=body,
+            provider_message_id=_submission_id(submission_key),
         )
         _save_attachments(note, attachments)
         audit_record(
