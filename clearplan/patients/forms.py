@@ -13,7 +13,7 @@ from clearplan.accounts.models import Clinic, Membership
 from clearplan.patients import phones
 from clearplan.patients.models import Patient
 from clearplan.patients.selectors import patients_of, practitioners_at
-from clearplan.patients.services import EDITABLE_FIELDS
+from clearplan.patients.services import EDITABLE_FIELDS, sms_stop_warning, sms_stops_on_file
 
 EXAMPLE_BIRTH_DATE = date(1988, 3, 14)
 
@@ -86,6 +86,10 @@ class PatientForm(forms.ModelForm):
         self.fields["preferred_channel"].label = "Preferred way to contact"
         self.fields["consent_sms"].label = "Agrees to receive SMS"
         self.fields["consent_sms"].help_text = "Treatment information and reminders by text message."
+        if self.instance.pk:
+            stops = sms_stops_on_file(self.instance)
+            if stops:
+                self.fields["consent_sms"].help_text = sms_stop_warning(self.instance, stops[-1])
         self.fields["consent_email"].label = "Agrees to receive email"
         self.fields["pms_id"].label = "Practice-management system ID"
         self.fields["guardian_relationship"].help_text = "For example mother, father, legal guardian or carer."

@@ -15,7 +15,7 @@ from django.utils import timezone
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record, changes_between
 from clearplan.patients import phones
-from clearplan.patients.models import Patient
+from clearplan.patients.models import ContactConsentChange, Patient
 
 if TYPE_CHECKING:
     import uuid
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from clearplan.accounts.models import Clinic, User
+    from clearplan.messaging.models import SmsOptOut
 
 PATIENT_LIST_RECORD_TYPE = "patient_list"
 
@@ -142,7 +143,9 @@ def patient_create(
             _refuse_a_second_patient_from_one_form(clinic, creation_token)
         patient = Patient(clinic=clinic, created_by=by, creation_token=creation_token)
         _apply(patient, details)
+        _refuse_sms_consent_after_stop(patient, was_agreeing=False, numbers_before=())
         _save(patient)
+        _record_consent_changes(patient, before={"consent_sms": False, "consent_email": False}, by=by)
         audit_record(
             action=AuditEvent.Action.CREATE,
             request=request,
@@ -209,9 +212,15 @@ def patient_update(
             raise StaleRecordError(current)
         before = patient_snapshot(current)
         _apply(current, details)
+        _refuse_sms_consent_after_stop(
+            current,
+            was_agreeing=before["consent_sms"],
+            numbers_before=(before["mobile"], before["guardian_mobile"]),
+        )
         changes = changes_between(before, patient_snapshot(current))
         if changes:
             _save(current)
+            _record_consent_changes(current, before=before, by=by)
             audit_record(
                 action=AuditEvent.Action.UPDATE,
                 request=request,
@@ -221,6 +230,64 @@ def patient_update(
                 changes=changes,
             )
     return current
+
+
+# ---------- Consent to SMS and email ----------
+
+
+def sms_stops_on_file(patient: Patient) -> list[SmsOptOut]:
+    """The patient's mobile numbers (theirs, their guardian's) that texted STOP, oldest first."""
+    from clearplan.messaging.models import SmsOptOut
+
+    numbers = [number for number in (patient.mobile, patient.guardian_mobile) if number]
+    if not numbers:
+        return []
+    return list(SmsOptOut.objects.filter(number__in=numbers).order_by("created_at", "id"))
+
+
+def sms_stop_warning(patient: Patient, stop: SmsOptOut) -> str:
+    from clearplan.lib.clinic_time import clinic_zone
+
+    when = stop.created_at.astimezone(clinic_zone(patient.clinic))
+    whose = "The parent or guardian's number" if stop.number != patient.mobile else "This number"
+    return (
+        f"{whose} texted {stop.keyword or 'STOP'} on {when.day} {when:%B %Y}; "
+        "text messages stay off until the patient texts START."
+    )
+
+
+def _refuse_sms_consent_after_stop(patient: Patient, *, was_agreeing: bool, numbers_before: Sequence[str]) -> None:
+    """A number that texted STOP is texted again only after it texts START: the patient's own
+    word, which the team cannot give for them. Refused when SMS consent is ticked (or the numbers
+    changed) and every mobile on the record has opted out."""
+    numbers = {number for number in (patient.mobile, patient.guardian_mobile) if number}
+    if not patient.consent_sms or not numbers:
+        return
+    if was_agreeing and set(filter(None, numbers_before)) == numbers:
+        return
+    stops = sms_stops_on_file(patient)
+    if len({stop.number for stop in stops}) < len(numbers):
+        return
+    raise ValidationError({"consent_sms": sms_stop_warning(patient, stops[-1])}, code="sms_opted_out")
+
+
+def _record_consent_changes(patient: Patient, *, before: dict[str, Any], by: User | None) -> None:
+    """Each consent box the team ticked or unticked goes into the patient's consent history."""
+    for field, channel in (("consent_sms", Patient.Channel.SMS), ("consent_email", Patient.Channel.EMAIL)):
+        agrees = bool(getattr(patient, field))
+        if agrees != bool(before[field]):
+            ContactConsentChange.objects.create(
+                patient=patient,
+                channel=channel,
+                agrees=agrees,
+                source=ContactConsentChange.Source.STAFF,
+                changed_by=by,
+            )
+
+
+def consent_history(patient: Patient, *, limit: int = 20) -> list[ContactConsentChange]:
+    """The latest changes to the patient's SMS and email consent, newest first."""
+    return list(patient.consent_changes.select_related("changed_by").order_by("-created_at", "-id")[:limit])
 
 
 def parse_version(value: str) -> str:

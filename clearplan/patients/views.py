@@ -17,6 +17,7 @@ from clearplan.accounts.access import staff_required
 from clearplan.audit.models import AuditEvent
 from clearplan.audit.services import audit_record
 from clearplan.lib.private_search import recall_search, remember_search
+from clearplan.messaging.models import Conversation
 from clearplan.patients.forms import PatientCreateForm, PatientEditForm, PatientForm, date_order
 from clearplan.patients.selectors import (
     get_patient_for_user,
@@ -29,11 +30,14 @@ from clearplan.patients.selectors import (
 from clearplan.patients.services import (
     PatientAlreadyCreated,
     StaleRecordError,
+    consent_history,
     parse_version,
     patient_create,
     patient_list_shown,
     patient_update,
     record_version,
+    sms_stop_warning,
+    sms_stops_on_file,
 )
 
 if TYPE_CHECKING:
@@ -121,7 +125,13 @@ def _render_list(
 def patient_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     patient = get_patient_for_user(request, public_id)
     audit_record(action=AuditEvent.Action.VIEW, request=request, obj=patient)
-    return render(request, "patients/patient_detail.html", {"patient": patient})
+    context = {
+        "patient": patient,
+        "consent_changes": consent_history(patient),
+        "sms_stop_warnings": [sms_stop_warning(patient, stop) for stop in sms_stops_on_file(patient)],
+        "conversation": Conversation.objects.filter(patient=patient).only("public_id").first(),
+    }
+    return render(request, "patients/patient_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])
