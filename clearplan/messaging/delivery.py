@@ -16,8 +16,10 @@ Log lines and stored errors name a message by the start of its public id only.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from email.utils import formataddr, parseaddr
+from html import escape
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -27,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clearplan.messaging.failures import Failure
-from clearplan.messaging.models import OutboundMessage
+from clearplan.messaging.models import Channel, Conversation, ConversationMessage, Direction, OutboundMessage
 from clearplan.messaging.sms import SmsNotSent, send_sms
 
 if TYPE_CHECKING:
@@ -118,8 +120,66 @@ def email_message_id(message: OutboundMessage) -> str:
 
 
 def email_from(message: OutboundMessage) -> str:
-    """The clinic's name with the installation's own sending address."""
-    return formataddr((message.clinic.name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
+    """The clinic's name with the installation's own sending address; a team member's reply in a
+    conversation names them too ("Chloé at Harbour Dental")."""
+    name = message.clinic.name
+    sender = message.sender
+    if message.purpose == OutboundMessage.Purpose.CONVERSATION and sender is not None:
+        name = f"{sender.first_name or sender.display_name} at {name}"
+    return formataddr((name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
+
+
+# ---------- Emails to a patient: unsubscribing and threading ----------
+
+_MESSAGE_ID = re.compile(r"^<[^<>\s]+>$")
+
+
+def for_the_patients_thread(message: OutboundMessage) -> tuple[str, str | None, dict[str, str]]:
+    """The text, HTML and extra headers of an email to a patient: an unsubscribe link (in the
+    footer, and as List-Unsubscribe with one-click unsubscribe, RFC 8058) and, for a team
+    member's reply, In-Reply-To and References naming the patient's last email, so their mail
+    program shows one thread. Other emails (codes, staff notices) are sent as they are."""
+    from clearplan.messaging.conversations.services import (
+        THREAD_PURPOSES,
+        conversation_for_patient,
+        unsubscribe_url,
+    )
+
+    patient = message.patient
+    if patient is None or message.purpose not in THREAD_PURPOSES:
+        return message.body, message.html, {}
+    conversation = conversation_for_patient(patient=patient)
+    url = unsubscribe_url(conversation)
+    clinic = message.clinic.name
+    body = f"{message.body}\n\n--\nDon't want emails from {clinic}? Unsubscribe: {url}"
+    html = message.html
+    if html:
+        footer = (
+            f'<p>Don\'t want emails from {escape(clinic)}? Unsubscribe: <a href="{escape(url)}">{escape(url)}</a></p>'
+        )
+        closing = html.lower().rfind("</body>")
+        html = html[:closing] + footer + html[closing:] if closing >= 0 else html + footer
+    headers = {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    if message.purpose == OutboundMessage.Purpose.CONVERSATION:
+        answering = _patients_last_email_id(conversation, before=message.created_at)
+        if answering:
+            headers["In-Reply-To"] = answering
+            headers["References"] = answering
+    return body, html, headers
+
+
+def _patients_last_email_id(conversation: Conversation, *, before: datetime) -> str:
+    found = (
+        ConversationMessage.objects.filter(
+            conversation=conversation, direction=Direction.INBOUND, channel=Channel.EMAIL, created_at__lte=before
+        )
+        .exclude(provider_message_id="")
+        .order_by("-created_at", "-id")
+        .values_list("provider_message_id", flat=True)
+        .first()
+    )
+    # A Message-ID from the patient's mail program goes into a header: only a well-formed one.
+    return found if found and _MESSAGE_ID.match(found) else ""
 
 
 def status_callback_url(message: OutboundMessage) -> str:
@@ -164,16 +224,17 @@ def hand_to_provider(message: OutboundMessage) -> str:
         except SmsNotSent as error:
             raise DeliveryFailed(error.failure) from None
     message_id = email_message_id(message)
+    body, html, thread_headers = for_the_patients_thread(message)
     email = EmailMultiAlternatives(
         subject=message.subject,
-        body=message.body,
+        body=body,
         from_email=email_from(message),
         to=[message.to_address],
         reply_to=[address.strip() for address in message.reply_to.split(",") if address.strip()],
-        headers={"Message-ID": message_id},
+        headers={"Message-ID": message_id, **thread_headers},
     )
-    if message.html:
-        email.attach_alternative(message.html, "text/html")
+    if html:
+        email.attach_alternative(html, "text/html")
     try:
         if message.attachment:
             with message.attachment.open("rb") as handle:
