@@ -1,6 +1,6 @@
 """gunicorn's access log without secrets: a patient link's token (/p/<token>) is written as /p/…,
 so the log never holds a working way into someone's treatment pack; an appointment's confirm link
-(/a/<token>) is written as /a/….
+(/a/<token>) is written as /a/…, and an email's unsubscribe link (/u/<token>) as /u/….
 
     gunicorn --logger-class clearplan.web.gunicorn_logging.AccessLogWithoutTokens ...
 """
@@ -20,9 +20,14 @@ _PATIENT_LINK = re.compile(
 # /a/<token> at the start of the path is an appointment's confirm link.
 _APPOINTMENT_LINK = re.compile(r"(?<!\S)/a/[^/?\s\"]+")
 
+# /u/<token> at the start of the path is the unsubscribe link at the foot of a patient's email.
+_UNSUBSCRIBE_LINK = re.compile(r"(?<!\S)/u/[^/?\s\"]+")
+
 
 def redact(text: str) -> str:
-    return _APPOINTMENT_LINK.sub("/a/…", _PATIENT_LINK.sub("/p/…", text))
+    text = _PATIENT_LINK.sub("/p/…", text)
+    text = _APPOINTMENT_LINK.sub("/a/…", text)
+    return _UNSUBSCRIBE_LINK.sub("/u/…", text)
 
 
 class AccessLogWithoutTokens(Logger):

@@ -1,4 +1,5 @@
-"""Logs never hold a patient link's token: gunicorn's access log and Django's request log."""
+"""Logs never hold a patient link's token (pack, appointment, unsubscribe): gunicorn's access log
+and Django's request log."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ IMAGE = "0b5b8e8e-1f7c-4d5e-9a55-0d2a3f0c9b11"
         ),
         ("/p/signed/0b5b8e8e-1f7c-4d5e-9a55-0d2a3f0c9b11.pdf", "/p/signed/0b5b8e8e-1f7c-4d5e-9a55-0d2a3f0c9b11.pdf"),
         ("/patients/", "/patients/"),
+        ("GET /u/0123456789abcdef0123456789abcdef/ HTTP/1.1", "GET /u/…/ HTTP/1.1"),
+        ("/users/", "/users/"),
     ],
 )
 def test_the_access_log_shows_patient_links_without_their_token(logged, expected):
