@@ -13,11 +13,13 @@ token is never logged.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.decorators import decorator_from_middleware
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -27,9 +29,29 @@ from clearplan.messaging.conversations.opt_out import email_unsubscribe, email_u
 from clearplan.messaging.conversations.services import CONVERSATION_RECORD_TYPE
 from clearplan.messaging.models import Conversation
 from clearplan.packs import access as patient_access
+from clearplan.web.gunicorn_logging import redact
 
 ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
+
+
+class _UnsubscribeCsrfMiddleware(patient_access._PatientCsrfMiddleware):
+    """The patient pages' CSRF check, whose refusals are logged without the link's token."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
+        # (_reject is Django's own, missing from the type stubs.)
+        path = request.path
+        request.path = redact(path)
+        try:
+            return cast("HttpResponse", super()._reject(request, reason))  # type: ignore[misc]
+        finally:
+            request.path = path
+
+
+_csrf_protect = cast(
+    "Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]",
+    decorator_from_middleware(_UnsubscribeCsrfMiddleware),
+)
 
 
 def _unlogged(response: HttpResponse) -> HttpResponse:
@@ -72,7 +94,7 @@ def _done(request: HttpRequest, conversation: Conversation) -> HttpResponse:
     return patient_access.patient_headers(response)
 
 
-@patient_access.patient_form
+@_csrf_protect
 def _page(request: HttpRequest, token: str) -> HttpResponse:
     conversation = _find(token)
     if conversation is None:

@@ -95,11 +95,14 @@ def test_the_mail_apps_one_click_unsubscribe_works_without_a_form(patient_browse
     assert Patient.objects.get(pk=conversation.patient_id).consent_email is False
 
 
-def test_a_post_from_elsewhere_without_the_pages_token_is_refused(patient_browser, conversation):
-    response = patient_browser.post(link(conversation), {"anything": "else"})
+def test_a_post_from_elsewhere_without_the_pages_token_is_refused_and_not_logged(patient_browser, conversation, caplog):
+    with caplog.at_level(logging.DEBUG):
+        response = patient_browser.post(link(conversation), {"anything": "else"})
 
     assert response.status_code == 403
     assert not EmailOptOut.objects.exists()
+    assert "Forbidden (CSRF" in caplog.text
+    assert conversation.unsubscribe_token not in caplog.text
 
 
 def test_unsubscribing_twice_is_harmless(patient_browser, conversation):
