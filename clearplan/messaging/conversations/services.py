@@ -355,7 +355,9 @@ def signed_body(*, body: str, by: User, conversation: Conversation, channel: str
     clinic = conversation.clinic
     name = by.first_name or by.display_name
     if channel == Channel.SMS:
-        return f"{body}\n– {name}, {clinic.name}"
+        # A plain hyphen: an en dash is outside the GSM alphabet and would send every reply as
+        # Unicode, 70 characters to a text instead of 160.
+        return f"{body}\n- {name}, {clinic.name}"
     return f"{body}\n\n{by.display_name}\n{clinic.name}"
 
 
@@ -597,12 +599,12 @@ def conversation_reopen(*, conversation: Conversation, by: User) -> Conversation
 
 
 def conversation_mark_read(*, conversation: Conversation) -> int:
-    """Opening the thread reads it for the whole team. Returns how many messages were unread."""
-    was = conversation.unread_count
-    if was:
-        Conversation.objects.filter(pk=conversation.pk).update(unread_count=0)
-        conversation.unread_count = 0
-    return was
+    """Opening the thread reads it for the whole team. Decided by the database, not the copy in
+    hand (a message may have arrived since it was loaded, or another tab read it first): returns
+    1 if the thread was unread and now is not, 0 if it was already read."""
+    changed = Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(unread_count=0)
+    conversation.unread_count = 0
+    return changed
 
 
 def snoozes_wake(*, now: dt.datetime | None = None) -> int:

@@ -43,13 +43,14 @@ def conversation_when(
 
 @register.filter
 def sms_length(text: str) -> str:
-    """ "42 characters: 1 text message" (the same count as the pack's send form)."""
+    """ "By SMS: 1 text message (42 characters with your sign-off)." (the same count as the pack's
+    send form; conversations.js says the same as the team types)."""
     from clearplan.packs.staff_forms import sms_length as measure
 
     length = measure(text or "")
     noun = "message" if length.segments == 1 else "messages"
-    kind = " (special characters use more room)" if length.unicode else ""
-    return f"{length.characters} characters: {length.segments} text {noun}{kind}"
+    kind = " Accented letters and emoji leave less room in each text." if length.unicode else ""
+    return f"By SMS: {length.segments} text {noun} ({length.characters} characters with your sign-off).{kind}"
 
 
 @register.inclusion_tag("messaging/_nav_badge.html", takes_context=True)

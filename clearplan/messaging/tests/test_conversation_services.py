@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clearplan.messaging.conversations import services
-from clearplan.messaging.models import OutboundMessage
+from clearplan.messaging.models import Conversation, OutboundMessage
 from clearplan.messaging.tests.conftest import send_sms_through
 from clearplan.patients.tests.factories import PatientFactory
 
@@ -69,7 +69,7 @@ def test_a_reply_is_signed_with_the_team_members_name(patient, coordinator, clin
 
     sent = services.conversation_reply(conversation=thread, by=coordinator, body="See you Friday.")
 
-    assert sent.outbound.body == f"See you Friday.\n– {coordinator.first_name}, {clinic.name}"
+    assert sent.outbound.body == f"See you Friday.\n- {coordinator.first_name}, {clinic.name}"
     assert sent.author == coordinator
 
 
@@ -152,3 +152,18 @@ def test_reopening_a_closed_thread(patient, coordinator):
     services.conversation_reopen(conversation=thread, by=coordinator)
     thread.refresh_from_db()
     assert thread.status == "open"
+
+
+def test_reading_a_thread_goes_by_the_database_not_the_copy_in_hand(patient):
+    thread = receive(patient)
+    stale = Conversation.objects.get(pk=thread.pk)
+    stale.unread_count = 0  # loaded before the message arrived, as an open page would hold it
+    receive(patient, body="One more thing")
+
+    assert services.conversation_mark_read(conversation=stale) == 1
+    assert Conversation.objects.get(pk=thread.pk).unread_count == 0
+    # Read already (by another tab, say): nothing changes, whatever the copy in hand says.
+    other_tab = Conversation.objects.get(pk=thread.pk)
+    other_tab.unread_count = 3
+    assert services.conversation_mark_read(conversation=other_tab) == 0
+    assert other_tab.unread_count == 0

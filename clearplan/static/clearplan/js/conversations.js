@@ -14,8 +14,8 @@
     var perPart = gsm ? [160, 153] : [70, 67];
     var parts = units <= perPart[0] ? 1 : Math.ceil(units / perPart[1]);
     var noun = parts === 1 ? "message" : "messages";
-    var note = gsm ? "" : " (special characters use more room)";
-    return units + " characters: " + parts + " text " + noun + note + " by SMS (your name and the clinic's are added)";
+    var note = gsm ? "" : " Accented letters and emoji leave less room in each text.";
+    return "By SMS: " + parts + " text " + noun + " (" + units + " characters with your sign-off)." + note;
   }
 
   var timer = null;
@@ -34,7 +34,7 @@
 
   function fillFromQuickReply(select) {
     var option = select.options[select.selectedIndex];
-    var pane = select.closest(".thread-conversation");
+    var pane = select && select.closest(".thread-conversation");
     var box = pane && pane.querySelector("[data-composer-body]");
     if (!option || !box) return;
     box.value = option.getAttribute("data-text") || "";
@@ -42,12 +42,13 @@
     box.focus();
   }
 
+  // The picker's select and button sit in the composer but belong to their own GET form.
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.hasAttribute("data-quick-replies")) return;
     event.preventDefault();
     event.stopImmediatePropagation();
-    fillFromQuickReply(form.querySelector("select"));
+    fillFromQuickReply(form.elements.namedItem("quick"));
   }, true);
 
   function showLatest() {
