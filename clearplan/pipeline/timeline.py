@@ -2,23 +2,26 @@
 story (frozen, sent, opened with the sections read, replies, signatures, anything undelivered,
 from packs.engagement_selectors), messages to the patient (follow-ups, including the automatic
 ones, appointment confirmations and reminders, signed copies), stage moves, tasks added and
-ticked, and appointments booked, confirmed or cancelled.
+ticked, appointments booked, confirmed or cancelled, and the conversation: the patient's texts
+and emails about the case, the team's replies and internal notes, each linking to the thread.
 
 A fixed number of queries however long the story is. The patient's own words are not repeated
-here: they are shown with the responses on the case.
+here: they are shown with the responses on the case, and in the conversation (replies on the
+pack page are told once, as the pack's replies).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from clearplan.lib.clinic_time import clinic_zone
-from clearplan.messaging.models import OutboundMessage
+from clearplan.messaging.conversations.services import conversation_url, preview_of
+from clearplan.messaging.models import Channel, ConversationMessage, Direction, OutboundMessage
 from clearplan.packs.engagement_selectors import (
     DEVICE_WORDS,
     SECTION_LABELS,
@@ -56,6 +59,14 @@ MESSAGE_WORDS = {
 }
 
 
+@dataclass(frozen=True)
+class LinkedEntry(TimelineEntry):
+    """An entry with somewhere to read more (the conversation it belongs to)."""
+
+    url: str = ""
+    link_text: str = ""
+
+
 class _Story:
     """Collects entries; sorted by time, then by the order they were added."""
 
@@ -64,7 +75,7 @@ class _Story:
         self.now = now
         self.rows: list[tuple[dt.datetime, int, TimelineEntry]] = []
 
-    def add(self, when: dt.datetime, kind: str, what: str, who: str = "", detail: str = "") -> None:
+    def add(self, when: dt.datetime, kind: str, what: str, who: str = "", detail: str = "", url: str = "") -> None:
         entry = TimelineEntry(
             when=when.astimezone(self.zone),
             what=what,
@@ -73,6 +84,8 @@ class _Story:
             detail=detail,
             when_label=when_label(when, self.zone, now=self.now),
         )
+        if url:
+            entry = LinkedEntry(**vars(entry), url=url, link_text="Open the conversation")
         self.rows.append((when, len(self.rows), entry))
 
     def keep(self, entry: TimelineEntry) -> None:
@@ -204,6 +217,56 @@ def _messages(story: _Story, case: Case) -> None:
         story.add(when, "message", what, who, detail)
 
 
+def _conversation(story: _Story, case: Case) -> None:
+    """The patient's texts and emails about the case, the team's replies and internal notes. Messages
+    Clearplan sent by itself are told above (from OutboundMessage), pack-page replies with the pack."""
+    patient_wrote = Q(direction=Direction.INBOUND) & ~Q(channel=Channel.PACK)
+    team_wrote = Q(direction=Direction.INTERNAL) | Q(
+        direction=Direction.OUTBOUND, outbound__purpose=OutboundMessage.Purpose.CONVERSATION
+    )
+    messages = (
+        ConversationMessage.objects.filter(patient_wrote | team_wrote, case=case)
+        .select_related("conversation", "author", "outbound")
+        .only(
+            "direction",
+            "channel",
+            "from_whom",
+            "body",
+            "created_at",
+            "conversation__public_id",
+            "author__first_name",
+            "author__last_name",
+            "author__email",
+            "outbound__channel",
+            "outbound__to_address",
+            "outbound__status",
+            "outbound__sent_at",
+        )
+        .order_by("created_at", "id")
+    )
+    for message in messages:
+        url = conversation_url(message.conversation)
+        channel = "SMS" if message.channel == Channel.SMS else "email"
+        if message.direction == Direction.INBOUND:
+            who = Recipient(message.from_whom).label if message.from_whom in Recipient.values else "Patient"
+            story.add(message.created_at, "conversation_in", f"Message by {channel}", who, "", url)
+        elif message.direction == Direction.INTERNAL:
+            story.add(
+                message.created_at,
+                "conversation_note",
+                "Internal note",
+                _name(message.author),
+                preview_of(message.body),
+                url,
+            )
+        else:
+            outbound = message.outbound
+            detail = f"To {outbound.masked_to} · {outbound.get_status_display()}" if outbound is not None else ""
+            story.add(
+                message.created_at, "conversation_reply", f"Reply by {channel}", _name(message.author), detail, url
+            )
+
+
 def case_full_timeline(case: Case) -> list[TimelineEntry]:
     """Everything that happened on `case`, oldest first, with times in the clinic's zone."""
     clinic = case.clinic
@@ -227,4 +290,5 @@ def case_full_timeline(case: Case) -> list[TimelineEntry]:
     _messages(story, case)
     _moves(story, case)
     _tasks(story, case)
+    _conversation(story, case)
     return story.entries()

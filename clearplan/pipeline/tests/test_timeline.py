@@ -13,6 +13,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from clearplan.messaging.conversations.services import (
+    conversation_for_patient,
+    conversation_reply,
+    conversation_url,
+    message_receive,
+    note_add,
+)
 from clearplan.messaging.models import OutboundMessage
 from clearplan.messaging.services import message_send
 from clearplan.packs.models import PackSession, PackVisit
@@ -149,9 +156,13 @@ def test_the_timeline_reads_the_same_number_of_queries_however_long_it_is(sendab
     send = send_pack(sendable_case, coordinator)
     with CaptureQueriesContext(connection) as short:
         case_full_timeline(sendable_case)
+    conversation = conversation_for_patient(patient=sendable_case.patient)
     for number in range(5):
         visit(sendable_case, send, at=sydney(16, 9 + number), sections=["costs"], seconds=30)
         CaseTask.objects.create(case=sendable_case, kind=CaseTask.Kind.OTHER, title=f"Task {number}")
+        message_receive(patient=sendable_case.patient, channel="sms", body=f"Question {number}", notify=False)
+        note_add(conversation=conversation, by=coordinator, body=f"Note {number}")
+        conversation_reply(conversation=conversation, by=coordinator, body=f"Answer {number}", channel="sms")
     send_pack(sendable_case, coordinator, submission_key="send-2")
     with CaptureQueriesContext(connection) as long:
         entries = case_full_timeline(sendable_case)
@@ -167,3 +178,69 @@ def test_the_case_timeline_tag_draws_the_card(story, sendable_case, coordinator_
     assert html.count('class="timeline__entry') == len(case_full_timeline(sendable_case))
     assert "Moved to “Booked”" in html
     assert coordinator_client.get(reverse("plans:detail", args=[sendable_case.public_id])).status_code == 200
+
+
+def test_the_patients_texts_the_teams_replies_and_notes_link_to_the_conversation_and_pack_replies_are_told_once(
+    sendable_case, coordinator
+):
+    case = sendable_case
+    patient = case.patient
+    Case.objects.filter(pk=case.pk).update(created_at=sydney(15, 9))
+    with time_machine.travel(sydney(15, 16), tick=False):
+        send = send_pack(case, coordinator)
+    with time_machine.travel(sydney(16, 12, 15), tick=False):
+        message_receive(
+            patient=patient,
+            channel="sms",
+            body="Will the implant hurt? Honestly that worries me more than the cost.",
+            from_address=patient.mobile,
+            from_whom="patient",
+            provider_message_id="SM-timeline-1",
+        )
+    conversation = conversation_for_patient(patient=patient)
+    with time_machine.travel(sydney(16, 14, 2), tick=False):
+        conversation_reply(
+            conversation=conversation,
+            by=coordinator,
+            body="The area is numbed first, so you feel pressure but no pain.",
+        )
+    with time_machine.travel(sydney(16, 14, 30), tick=False):
+        note_add(conversation=conversation, by=coordinator, body="Called, left a voicemail.")
+    with time_machine.travel(sydney(16, 19), tick=False):
+        response_record(
+            session=start_session(send.link),
+            version=send.version,
+            kind="question",
+            message="Is the cost per tooth?",
+            submission_key=key(),
+            request=patient_request(),
+        )
+    with time_machine.travel(sydney(17, 9), tick=False):
+        entries = case_full_timeline(case)
+    told = [(entry.when_label, entry.what, entry.who) for entry in entries if entry.when_label.startswith("16 Sep")]
+    assert told == [
+        ("16 Sep, 12:15 pm", "Message by SMS", "Patient"),
+        ("16 Sep, 2:02 pm", "Reply by SMS", "Chloé O'Connor"),
+        ("16 Sep, 2:30 pm", "Internal note", "Chloé O'Connor"),
+        ("16 Sep, 7:00 pm", "Asked a question", "Patient"),
+    ]
+    by_what = {entry.what: entry for entry in entries}
+    assert by_what["Internal note"].detail == "Called, left a voicemail."
+    assert by_what["Reply by SMS"].detail == "To mobile ending 678 · Waiting to send"
+    for what in ("Message by SMS", "Reply by SMS", "Internal note"):
+        assert by_what[what].url == conversation_url(conversation)
+    assert not hasattr(by_what["Asked a question"], "url")
+    # The patient's words stay in the conversation; the pack's automatic messages are not told twice.
+    assert all("implant hurt" not in entry.what + entry.detail for entry in entries)
+    assert [entry.what for entry in entries].count("Pack sent by SMS") == 1
+
+
+def test_the_timeline_card_links_to_the_conversation(sendable_case, coordinator, coordinator_client):
+    from django.template import Context, Template
+
+    message_receive(patient=sendable_case.patient, channel="sms", body="Can I move my appointment?", notify=False)
+    conversation = conversation_for_patient(patient=sendable_case.patient)
+    html = Template("{% load pipeline_checklist %}{% case_timeline case %}").render(Context({"case": sendable_case}))
+    assert f'href="{conversation_url(conversation)}"' in html
+    assert "Open the conversation" in html
+    assert "Can I move my appointment?" not in html
