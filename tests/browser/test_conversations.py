@@ -224,3 +224,43 @@ def test_quick_replies_in_settings(page, sign_in_as, check_page, owner, waiting)
 
     page.get_by_role("button", name="Move down").click()
     expect(page.get_by_role("heading", level=2).first).to_have_text("Opening hours")
+
+
+def test_on_a_wide_screen_a_conversation_opens_beside_the_list_without_a_page_load(
+    page, sign_in_as, coordinator, waiting, context_without_scripts
+):
+    sign_in_as(coordinator)
+    page.goto("/conversations/?view=unread")
+    page.evaluate("window.stillTheSamePage = true")
+    rows = page.get_by_role("list", name="Unread conversations")
+
+    rows.get_by_role("link").filter(has_text="Mere Ngata").click()
+
+    expect(page.get_by_role("heading", level=2, name="Mere Ngata")).to_be_visible()
+    expect(page).to_have_url(f"{page.url.split('/conversations/')[0]}/conversations/{waiting.public_id}/?view=unread")
+    expect(page).to_have_title("Conversation with Mere Ngata · Clearplan")
+    assert page.evaluate("window.stillTheSamePage") is True
+    expect(rows.get_by_role("link", name="Mere Ngata")).to_have_attribute("aria-current", "true")
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations")).to_contain_text(
+        "1 unread"
+    )
+    # The swapped-in thread works like the page: a reply goes by htmx and shows in place.
+    page.get_by_role("textbox", name="Message").fill("Yes, Friday at 10 is fine.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_role("list", name="Messages").get_by_role("listitem").last).to_contain_text(
+        "Yes, Friday at 10 is fine."
+    )
+    assert page.evaluate("window.stillTheSamePage") is True
+    # Back shows the list again.
+    page.go_back()
+    expect(page.get_by_role("heading", level=2, name="Choose a conversation")).to_be_visible()
+
+    # Without scripts the row is a plain link to the thread's page.
+    sign_in = context_without_scripts
+    from tests.browser.conftest import signed_in_cookie
+
+    sign_in.add_cookies([signed_in_cookie(coordinator, page.url.split("/conversations/")[0])])
+    plain = sign_in.new_page()
+    plain.goto("/conversations/")
+    plain.get_by_role("link").filter(has_text=LONG_NAME[0]).click()
+    expect(plain.get_by_role("heading", level=2)).to_contain_text(LONG_NAME[1])

@@ -198,6 +198,8 @@ def thread(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     _thread_opened(request, conversation)
     context = _thread_context(request, conversation)
     if _is_htmx(request) and request.headers.get("HX-Target") == "thread-pane":
+        # Swapped in beside the list on a wide screen: the list stays, with its view and search.
+        context["list_query"] = urlencode(_list_state(request))
         response = render(request, "messaging/thread_pane.html", context)
     else:
         context.update(_inbox_context(request))

@@ -60,6 +60,61 @@
     }
   }
 
+  // On a wide screen a conversation opens beside the list without a page load, so the list
+  // keeps its place; the address changes as if the link had been followed. On a phone, or
+  // without htmx, the link is followed as usual.
+  var WIDE = window.matchMedia("(min-width: 901px)");
+
+  function markSelected(link) {
+    document.querySelectorAll(".inbox-row--selected").forEach(function (row) {
+      row.classList.remove("inbox-row--selected");
+      var current = row.querySelector("[aria-current]");
+      if (current) current.removeAttribute("aria-current");
+    });
+    var row = link.closest(".inbox-row");
+    row.classList.add("inbox-row--selected");
+    link.setAttribute("aria-current", "true");
+    // Opening it reads it for the team.
+    row.classList.remove("inbox-row--unread");
+    var count = row.querySelector(".inbox-row__unread");
+    if (count) count.remove();
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".inbox-row__link");
+    var pane = document.getElementById("thread-pane");
+    if (!link || !pane || !window.htmx || !WIDE.matches) return;
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    var url = link.getAttribute("href");
+    window.htmx.ajax("GET", url, { target: "#thread-pane", swap: "innerHTML" }).then(function () {
+      pane.classList.remove("inbox__thread--empty");
+      pane.removeAttribute("aria-label");
+      pane.setAttribute("aria-labelledby", "thread-heading");
+      markSelected(link);
+      if (window.location.pathname + window.location.search !== url) {
+        window.history.pushState({ conversation: url }, "", url);
+      }
+      shown = url;
+      var badge = document.querySelector(".nav-badge-slot");
+      if (badge) window.htmx.trigger(badge, "conversation-read");
+      var heading = document.getElementById("thread-heading");
+      if (heading) {
+        document.title = "Conversation with " + heading.textContent.trim() + " · Clearplan";
+        heading.setAttribute("tabindex", "-1");
+        heading.focus({ preventScroll: true });
+      }
+      showLatest();
+    });
+  });
+
+  // Back and forward after a swap: show the page for that address.
+  var shown = window.location.pathname + window.location.search;
+  window.addEventListener("popstate", function () {
+    var now = window.location.pathname + window.location.search;
+    if (now !== shown && document.getElementById("thread-pane")) window.location.reload();
+  });
+
   document.addEventListener("DOMContentLoaded", showLatest);
   // After htmx sends a message, the page's double-submit guard lets the fresh composer send again.
   document.addEventListener("htmx:afterSwap", function (event) {
