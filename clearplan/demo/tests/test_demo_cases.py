@@ -17,6 +17,7 @@ from clearplan.audit.guard import audit_purge_allowed
 from clearplan.audit.models import AuditEvent
 from clearplan.demo.cases import ELECTIVE_SCENARIOS, MIX, SCENARIOS
 from clearplan.demo.practice import DEMO_ORGANISATION_ID, DEMO_PASSWORD
+from clearplan.lib.sms_url import parse_sms_url
 from clearplan.lib.teeth import is_valid_fdi
 from clearplan.packs.links import link_for_token
 from clearplan.packs.models import ConsentSignature, PackLink, PackSend, PackVersion, PackVisit, PatientResponse
@@ -60,7 +61,12 @@ def _shared_media(settings, demo_media):
 def demo(django_db_setup, django_db_blocker, demo_media):
     # Loading the demo takes a while (drawing and preparing the pictures), so the tests here share one
     # load, committed, and empty the database afterwards for the tests that follow.
-    with django_db_blocker.unblock(), override_settings(DEMO=True, MEDIA_ROOT=demo_media):
+    # Text messages go to the outbox, as in a real demo installation (CLEARPLAN_DEMO turns it on).
+    sms = parse_sms_url("outbox://", outbox_allowed=True)
+    with (
+        django_db_blocker.unblock(),
+        override_settings(DEMO=True, MEDIA_ROOT=demo_media, SMS_BACKEND=sms.backend, SMS_OPTIONS=sms.options),
+    ):
         load()
     yield
     with django_db_blocker.unblock(), audit_purge_allowed(connection):

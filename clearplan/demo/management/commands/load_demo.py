@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import NoReverseMatch, reverse
 
+from clearplan.demo.conversations import load_demo_conversations
 from clearplan.demo.packs import demo_patient_link
 from clearplan.demo.pipeline import load_demo_pipeline
 from clearplan.demo.practice import DEMO_PASSWORD, ORGANISATION_NAME, demo_logins, demo_organisation, load_practice
@@ -37,6 +38,7 @@ class Command(BaseCommand):
         result = load_practice()
         if result.organisation is not None:
             load_demo_pipeline(result.organisation)
+            load_demo_conversations(result.organisation)
         if result.created:
             self.stdout.write(
                 self.style.SUCCESS(
