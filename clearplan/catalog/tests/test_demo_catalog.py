@@ -15,7 +15,7 @@ from clearplan.catalog.models import Fee, FeeSchedule, Procedure, ProcedureDepen
 from clearplan.catalog.selectors import fee_for
 from clearplan.demo.practice import DEMO_ORGANISATION_ID
 from clearplan.lib.clinic_time import clinic_now
-from clearplan.messaging.models import OutboundMessage
+from clearplan.messaging.models import ConversationAttachment, ConversationMessage, OutboundMessage
 from clearplan.notifications.models import Notification
 from clearplan.packs.models import (
     ConsentSignature,
@@ -79,6 +79,8 @@ def test_a_demo_loaded_before_the_catalogue_existed_gets_it_on_the_next_load_and
     # Before the catalogue existed there were no plans either (they price their lines from it), and so
     # no packs or messages about them.
     for model in (
+        ConversationAttachment,
+        ConversationMessage,
         Booking,
         Notification,
         ConsentSignature,
