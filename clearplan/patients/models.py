@@ -115,6 +115,8 @@ class Patient(models.Model):
             models.Index(fields=["clinic", "search_name"], name="patient_search_by_name"),
             models.Index(fields=["clinic", "date_of_birth"], name="patient_search_by_birth_date"),
             models.Index(fields=["clinic", "mobile"], name="patient_search_by_mobile"),
+            # A parent's text finds their child, and the inbox searches their number.
+            models.Index(fields=["clinic", "guardian_mobile"], name="patient_by_guardian_mobile"),
         ]
 
     def __str__(self) -> str:

@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from clearplan.messaging.models import Conversation, ConversationAttachment, ConversationMessage, SavedReply
+from clearplan.patients import phones
 
 if TYPE_CHECKING:
     from clearplan.accounts.models import Clinic, User
@@ -98,32 +99,60 @@ def unread_conversations(clinic: Clinic) -> int:
     return Conversation.objects.filter(clinic=clinic, status=Conversation.Status.OPEN, unread_count__gt=0).count()
 
 
+# A search that finds more threads than this is left to the database to match row by row.
+_SEARCH_SET_LIMIT = 2000
+
+
 def _search(conversations: QuerySet[Conversation], clinic: Clinic, text: str) -> QuerySet[Conversation]:
+    """Threads whose patient matches by name, mobile, email or practice-management ID, or with the
+    words in any message or internal note. The matching threads are found first (few, usually),
+    and the page is then read from them, rather than testing every thread of a long inbox."""
+    from clearplan.patients.models import Patient
     from clearplan.patients.selectors import read_query
 
     query = read_query(text, clinic=clinic)
     if query.is_empty:
         return conversations
-    matches = Q(patient__pms_id__iexact=query.text)
+    # Each way of naming a patient is its own small query, served by its own index (an OR of them
+    # would read every patient row).
+    # (The practice-management ID's index only holds IDs that are set, so the query says so.)
+    ways = [Q(pms_id=query.text) & ~Q(pms_id="")]
     if query.email:
-        matches |= Q(patient__email__iexact=query.email) | Q(patient__guardian_email__iexact=query.email)
+        ways += [Q(email__iexact=query.email), Q(guardian_email__iexact=query.email)]
     elif query.phone_digits:
-        # Stored numbers are E.164; a number typed in any format reads as the same digits.
-        matches |= Q(patient__mobile__endswith=query.phone_digits) | Q(
-            patient__guardian_mobile__endswith=query.phone_digits
-        )
-        matches |= Q(patient__mobile__contains=query.phone_digits) | Q(
-            patient__guardian_mobile__contains=query.phone_digits
-        )
+        # Stored numbers are E.164: a whole number typed in any format is found by its index,
+        # part of a number by the digits it contains.
+        whole = f"+{query.phone_digits}"
+        if phones.E164_PATTERN.match(whole) and len(query.phone_digits) >= 9:
+            ways += [Q(mobile=whole), Q(guardian_mobile=whole)]
+        else:
+            ways += [Q(mobile__contains=query.phone_digits), Q(guardian_mobile__contains=query.phone_digits)]
     elif query.name_words:
         by_name = Q()
         for word in query.name_words:
-            by_name &= Q(patient__search_name__startswith=word) | Q(patient__search_name__contains=f" {word}")
-        matches |= by_name
+            by_name &= Q(search_name__startswith=word) | Q(search_name__contains=f" {word}")
+        ways.append(by_name)
+    patients: set[int] = set()
+    for way in ways:
+        patients |= set(Patient.objects.filter(way, clinic=clinic).values_list("id", flat=True)[:_SEARCH_SET_LIMIT])
+    # The patients are the clinic's already; each has at most one thread (found by its unique key).
+    ids = set(Conversation.objects.filter(patient_id__in=sorted(patients)).order_by().values_list("id", flat=True))
     words = text.strip()
-    if len(words) >= 3:
-        # Words in any message or internal note of the thread.
-        matches |= Q(Exists(ConversationMessage.objects.filter(conversation=OuterRef("pk"), body__icontains=words)))
+    # Messages of every clinic are read (one plain pass); the page below keeps this clinic's threads.
+    said = ConversationMessage.objects.filter(body__icontains=words).order_by()
+    # A number or an address names a patient; only words are looked for in what was said.
+    by_words = len(words) >= 3 and not (query.phone_digits or query.email)
+    if by_words:
+        ids |= set(said.values_list("conversation_id", flat=True).distinct()[: _SEARCH_SET_LIMIT + 1])
+    if len(ids) <= _SEARCH_SET_LIMIT:
+        return conversations.filter(pk__in=sorted(ids))
+    # A search matching thousands of threads: the database matches them row by row instead.
+    any_way = Q()
+    for way in ways:
+        any_way |= way
+    matches = Q(patient_id__in=Patient.objects.filter(any_way, clinic=clinic).values("id"))
+    if by_words:
+        matches |= Q(pk__in=said.values("conversation_id"))
     return conversations.filter(matches)
 
 
