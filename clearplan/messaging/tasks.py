@@ -26,7 +26,14 @@ from clearplan.messaging.delivery import DeliveryFailed, failure_kind, is_transi
 from clearplan.messaging.failures import Failure
 from clearplan.messaging.models import OutboundMessage
 
-__all__ = ["deliver_message", "failure_kind", "is_transient", "requeue_stranded_messages", "send_email"]
+__all__ = [
+    "deliver_message",
+    "failure_kind",
+    "is_transient",
+    "receive_sms",
+    "requeue_stranded_messages",
+    "send_email",
+]
 
 logger = logging.getLogger("clearplan.messaging.email")
 
@@ -243,3 +250,13 @@ def requeue_stranded_messages(*, older_than: timedelta = STRANDED_AFTER) -> int:
             logger_messages.warning("Message %s had no task to send it; queued one", message.reference)
         handled += 1
     return handled
+
+
+@task()
+def receive_sms(*, received_id: int) -> str:
+    """Put a text message the webhook kept into its patient's thread (see
+    clearplan/messaging/conversations/sms_inbound.py). Running it twice changes nothing."""
+    from clearplan.messaging.conversations.sms_inbound import received_sms_process
+
+    done = received_sms_process(received_id=received_id)
+    return "processed" if done is not None else "already processed"

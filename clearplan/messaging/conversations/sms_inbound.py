@@ -4,6 +4,10 @@ POST /hooks/sms/inbound/ with Twilio's form fields (MessageSid, From, To, Body, 
 with X-Twilio-Signature over PUBLIC_BASE_URL + the path and query it was sent to (as the delivery
 reports in clearplan/messaging/hooks.py are).
 
+- A good request is kept as it came (`ReceivedSms`, once per MessageSid) and answered at once;
+  the worker's `receive_sms` task then puts it in the thread (within a second when the worker is
+  running; its upkeep picks up any message whose task was lost). So a burst of texts, or Twilio's
+  retries, never wait on the inbox's work.
 - A bad or missing signature, or no SMS provider set up: 403, nothing stored.
 - A request that is not a text message (no MessageSid, no From, a From that is not a phone
   number, a Body over 1,600 characters): 400, nothing stored. Over 64 KB: 413.
@@ -19,19 +23,21 @@ never the number or the words.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from clearplan.messaging.conversations import opt_out
 from clearplan.messaging.conversations.services import message_receive
-from clearplan.messaging.models import Channel, OutboundMessage, UnmatchedInbound
+from clearplan.messaging.models import Channel, ConversationMessage, OutboundMessage, ReceivedSms, UnmatchedInbound
 from clearplan.messaging.signatures import twilio_signature_valid
 from clearplan.patients import phones
 from clearplan.patients.models import Patient
@@ -129,38 +135,85 @@ def sms_inbound_hook(request: HttpRequest) -> HttpResponse:
         sid, number, text, media = _read(request)
     except _Unreadable as problem:
         return _plain(400, str(problem))
+    received = received_sms_keep(sid=sid, number=number, to=request.POST.get("To", "")[:254], text=text, media=media)
+    logger.info("Text message %s: %s", sid[-8:], "kept" if received is not None else "a repeat, kept before")
+    return _empty_twiml()
 
-    body = text.strip()
-    if media:
-        body = f"{body}\n\n{MMS_NOTE}" if body else MMS_NOTE
-    body = body or EMPTY_TEXT
-    keyword = opt_out.keyword_in(text) if not media else None
-    patient, from_whom = sender_of(number)
+
+def received_sms_keep(*, sid: str, number: str, to: str, text: str, media: int) -> ReceivedSms | None:
+    """Keep the message as delivered, once per MessageSid, and have the worker put it in its thread
+    (the webhook answers at once, however busy the clinic's inbox is). None for a repeat."""
+    try:
+        with transaction.atomic():
+            received = ReceivedSms.objects.create(
+                provider_message_id=sid, from_number=number, to_number=to, body=text, media_count=media
+            )
+            # The task row is written in the same transaction (the task queue is in this database),
+            # so the message and its task are kept together or not at all.
+            _enqueue(received.pk)
+    except IntegrityError:
+        return None
+    return received
+
+
+def _enqueue(received_id: int) -> None:
+    from clearplan.messaging.tasks import receive_sms
+
+    receive_sms.enqueue(received_id=received_id)
+
+
+def received_sms_process(*, received_id: int) -> ConversationMessage | UnmatchedInbound | None:
+    """Put one kept text message in its patient's thread (or keep it as unmatched) and act on STOP
+    or START. Safe to run twice or from two workers at once: the row is locked and marked done."""
     with transaction.atomic():
+        received = ReceivedSms.objects.select_for_update().filter(pk=received_id, processed_at__isnull=True).first()
+        if received is None:
+            return None
+        text, media, number = received.body, received.media_count, received.from_number
+        body = text.strip()
+        if media:
+            body = f"{body}\n\n{MMS_NOTE}" if body else MMS_NOTE
+        body = body or EMPTY_TEXT
+        keyword = opt_out.keyword_in(text) if not media else None
+        patient, from_whom = sender_of(number)
+        result: ConversationMessage | UnmatchedInbound
         if patient is None:
-            _, first_time = UnmatchedInbound.objects.get_or_create(
+            result, first_time = UnmatchedInbound.objects.get_or_create(
                 channel=Channel.SMS,
-                provider_message_id=sid,
-                defaults={"from_address": number, "to_address": request.POST.get("To", "")[:254], "body": body},
+                provider_message_id=received.provider_message_id,
+                defaults={"from_address": number, "to_address": received.to_number, "body": body},
             )
             reference = "unmatched"
         else:
-            message, first_time = message_receive(
+            result, first_time = message_receive(
                 patient=patient,
                 channel=Channel.SMS,
                 body=body,
                 from_address=number,
                 from_whom=from_whom,
-                provider_message_id=sid,
+                provider_message_id=received.provider_message_id,
             )
-            reference = f"message {str(message.public_id)[:8]}"
+            reference = f"message {str(result.public_id)[:8]}"
         if first_time and keyword is not None:
             opt_out.sms_keyword_apply(number=number, keyword=keyword)
+        received.processed_at = timezone.now()
+        received.save(update_fields=["processed_at"])
     logger.info(
-        "Text message %s: %s%s%s",
-        sid[-8:],
+        "Text message %s: %s%s",
+        received.provider_message_id[-8:],
         reference,
-        " (repeat)" if not first_time else "",
         f" ({'opt-out' if keyword.stops else 'opt-in'} keyword)" if keyword is not None and first_time else "",
     )
-    return _empty_twiml()
+    return result
+
+
+def received_sms_process_waiting(*, older_than: dt.timedelta = dt.timedelta(0), limit: int = 500) -> int:
+    """Process kept text messages still waiting (the worker's upkeep finds any whose task was lost).
+    Returns how many were processed."""
+    cutoff = timezone.now() - older_than
+    waiting = list(
+        ReceivedSms.objects.filter(processed_at__isnull=True, received_at__lte=cutoff)
+        .order_by("received_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    return sum(1 for received_id in waiting if received_sms_process(received_id=received_id) is not None)

@@ -241,6 +241,28 @@ class EmailOptOut(models.Model):
         return f"Email opt-out {self.pk}"
 
 
+class ReceivedSms(models.Model):
+    """A text message exactly as the provider delivered it, kept the moment it arrives (once per
+    MessageSid) so the webhook can answer at once; the worker then puts it in the patient's thread
+    (`processed_at`)."""
+
+    provider_message_id = models.CharField(max_length=64, unique=True)
+    from_number = models.CharField(max_length=20, help_text="E.164.")
+    to_number = models.CharField(max_length=254, blank=True)
+    body = models.TextField(blank=True)
+    media_count = models.PositiveSmallIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["received_at"], condition=Q(processed_at__isnull=True), name="received_sms_waiting"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Received text message {self.pk}"
+
+
 class UnmatchedInbound(models.Model):
     """A message from a number or address that no patient has on file."""
 

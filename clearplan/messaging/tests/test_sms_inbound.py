@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from clearplan.messaging.conversations.sms_inbound import MMS_NOTE
-from clearplan.messaging.models import Conversation, ConversationMessage, UnmatchedInbound
+from clearplan.messaging.conversations.sms_inbound import MMS_NOTE, received_sms_process_waiting
+from clearplan.messaging.models import Conversation, ConversationMessage, ReceivedSms, UnmatchedInbound
 from clearplan.messaging.signatures import twilio_signature
 from clearplan.messaging.tests.conftest import FAKE_AUTH_TOKEN, PATIENT_MOBILE, send_sms_through, stored_message
 from clearplan.notifications.models import Notification
@@ -39,11 +39,16 @@ def text_message(
     fields = {name: value for name, value in fields.items() if value is not None}
     if signature is None:
         signature = twilio_signature(FAKE_AUTH_TOKEN, BASE_URL + INBOUND_PATH, fields.items())
-    return client.post(INBOUND_PATH, fields, HTTP_X_TWILIO_SIGNATURE=signature)
+    response = client.post(INBOUND_PATH, fields, HTTP_X_TWILIO_SIGNATURE=signature)
+    # The worker's part: put what the webhook kept into the thread (as its receive_sms task does).
+    received_sms_process_waiting()
+    return response
 
 
 def nothing_stored() -> bool:
-    return not ConversationMessage.objects.exists() and not UnmatchedInbound.objects.exists()
+    return not (
+        ReceivedSms.objects.exists() or ConversationMessage.objects.exists() or UnmatchedInbound.objects.exists()
+    )
 
 
 def thread_of(patient) -> list[ConversationMessage]:
@@ -242,3 +247,43 @@ def test_two_deliveries_of_one_text_at_the_same_moment_keep_it_once(settings, sm
 
     assert answers == [200, 200]
     assert len(thread_of(patient)) == 1
+
+
+def test_the_webhook_answers_at_once_and_the_worker_puts_the_text_in_the_thread(
+    twilio, patient, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from clearplan.messaging.tasks import receive_sms
+
+    fields = {"MessageSid": "SM" + "7" * 32, "From": PATIENT_MOBILE, "To": "+61400000000", "Body": "Is 3pm ok?"}
+    signature = twilio_signature(FAKE_AUTH_TOKEN, BASE_URL + INBOUND_PATH, fields.items())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = twilio.post(INBOUND_PATH, fields, HTTP_X_TWILIO_SIGNATURE=signature)
+    with django_capture_on_commit_callbacks(execute=True):
+        twilio.post(INBOUND_PATH, fields, HTTP_X_TWILIO_SIGNATURE=signature)  # Twilio's retry
+
+    assert response.status_code == 200
+    [received] = ReceivedSms.objects.all()
+    assert received.processed_at is None
+    assert thread_of(patient) == []
+    [queued] = DBTaskResult.objects.filter(task_path=receive_sms.module_path)
+    assert queued.args_kwargs["kwargs"] == {"received_id": received.pk}
+
+    assert receive_sms.call(received_id=received.pk) == "processed"
+    assert receive_sms.call(received_id=received.pk) == "already processed"
+    [message] = thread_of(patient)
+    assert message.body == "Is 3pm ok?"
+    received.refresh_from_db()
+    assert received.processed_at is not None
+
+
+def test_a_kept_text_whose_task_was_lost_is_put_in_the_thread_by_the_upkeep(twilio, patient):
+    from datetime import timedelta
+
+    ReceivedSms.objects.create(provider_message_id="SM" + "8" * 32, from_number=PATIENT_MOBILE, body="Hello?")
+    assert received_sms_process_waiting(older_than=timedelta(minutes=1)) == 0  # too recent: its task may yet run
+    ReceivedSms.objects.update(received_at=ReceivedSms.objects.get().received_at - timedelta(minutes=2))
+
+    assert received_sms_process_waiting(older_than=timedelta(minutes=1)) == 1
+    assert [message.body for message in thread_of(patient)] == ["Hello?"]

@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from clearplan.lib.background import PeriodicUpkeep, Upkeep, task_upkeep, worker_id_for_this_process
 from clearplan.messaging.conversations.services import snoozes_wake
+from clearplan.messaging.conversations.sms_inbound import received_sms_process_waiting
 from clearplan.messaging.tasks import requeue_stranded_messages
 from clearplan.pipeline.schedule import pipeline_upkeep
 
@@ -40,6 +41,8 @@ def _upkeep(*, abandoned_after: timedelta, keep_finished_for: timedelta) -> Upke
     requeue_stranded_messages()
     pipeline_upkeep()
     snoozes_wake()
+    # Text messages whose task was lost (the process stopped between keeping one and queueing it).
+    received_sms_process_waiting(older_than=timedelta(minutes=1))
     return found
 
 
