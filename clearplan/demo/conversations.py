@@ -41,7 +41,7 @@ from clearplan.messaging.models import (
     OutboundMessage,
     SavedReply,
 )
-from clearplan.packs.models import PackLink, PackSession, PackVersion, PatientResponse
+from clearplan.packs.models import PackLink, PackSession, PackVersion, PackVisit, PatientResponse
 from clearplan.pipeline import followup
 from clearplan.pipeline.models import CaseProgress, FollowUpRun, Stage
 from clearplan.plans.models import Case
@@ -846,6 +846,18 @@ class Loader:
             first_opened_at=asked - dt.timedelta(minutes=4)
         )
         PackLink.objects.filter(pk=link.pk).update(last_opened_at=asked - dt.timedelta(minutes=4))
+        # The visit in which they read the costs before asking, so the case's engagement says so.
+        visit = PackVisit.objects.create(
+            session=session,
+            link=link,
+            case=case,
+            version=version,
+            seconds_viewed=212,
+            sections=["cover", "images", "what-we-found", "options", "costs", "next-steps", "questions"],
+            device_type="phone",
+            measured_by_script=True,
+        )
+        PackVisit.objects.filter(pk=visit.pk).update(started_at=asked - dt.timedelta(minutes=4), last_seen_at=asked)
         self.touched[case.pk] = asked
         from django.urls import reverse
 

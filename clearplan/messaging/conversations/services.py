@@ -68,6 +68,7 @@ THREAD_PURPOSES = frozenset(
         OutboundMessage.Purpose.OTHER,
     }
 )
+_SENT_BY_ITSELF = frozenset({OutboundMessage.Purpose.FOLLOW_UP, OutboundMessage.Purpose.BOOKING_REMINDER})
 # Stages in which a case is still being followed up, so a patient's message concerns it.
 _FINISHED_STAGES = ("completed",)
 
@@ -274,7 +275,8 @@ def outbound_copy(*, message: OutboundMessage) -> ConversationMessage | None:
         case=message.case,
         direction=Direction.OUTBOUND,
         channel=message.channel,
-        author=message.sender if message.purpose == OutboundMessage.Purpose.CONVERSATION else None,
+        # A person sent a pack, a reply or a confirmation; follow-ups and reminders went by themselves.
+        author=None if message.purpose in _SENT_BY_ITSELF else message.sender,
         subject=message.subject,
         body=body,
         outbound=message,
