@@ -24,13 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline_board import percentile
-from staff_pages import free_port
+from harness import gunicorn, postgres_url, recreate_postgres_database, signed_in, time_page
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 POSTGRES_DATABASE = "clearplan_bench_inbox"
-POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DATABASE}"
+POSTGRES_URL = postgres_url(POSTGRES_DATABASE)
 LOGIN = ("chloe@bench.example", "bench-inbox-password")
 BATCH = 5000
 
@@ -49,15 +48,6 @@ TEAM_WORDS = [
     "Yes, you can pay across your visits with no interest.",
     "Send us your membership number and we'll ask your fund for an estimate.",
 ]
-
-
-def recreate_postgres_database(*, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DATABASE}")
-        if not drop_only:
-            connection.execute(f"CREATE DATABASE {POSTGRES_DATABASE}")
 
 
 def seed(count: int) -> None:
@@ -207,7 +197,7 @@ def main() -> None:
         env.pop("DATABASE_URL", None)
         if args.database == "postgres":
             env["DATABASE_URL"] = POSTGRES_URL
-            recreate_postgres_database()
+            recreate_postgres_database(POSTGRES_DATABASE)
         try:
             for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
                 subprocess.run(
@@ -223,7 +213,7 @@ def main() -> None:
             results = measure(env, args.requests)
         finally:
             if args.database == "postgres":
-                recreate_postgres_database(drop_only=True)
+                recreate_postgres_database(POSTGRES_DATABASE, drop_only=True)
     floor = results[0][1]
     print(f"\n{args.database}, {args.conversations:,} conversations, {args.requests} requests per page")
     print(f"{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'p50 × floor':>12}")
@@ -247,66 +237,9 @@ PAGES = [
 
 
 def measure(env: dict[str, str], requests: int) -> list[tuple[str, float, float]]:
-    import http.cookiejar
-    import statistics
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
-    from staff_pages import NoRedirect, csrf_token
-
-    port = free_port()
-    server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "clearplan.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                opener.open(f"{base}/health/", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        page = opener.open(f"{base}/accounts/login/").read().decode()
-        data = urllib.parse.urlencode(
-            {"csrfmiddlewaretoken": csrf_token(page), "login": LOGIN[0], "password": LOGIN[1]}
-        )
-        try:
-            opener.open(
-                urllib.request.Request(
-                    f"{base}/accounts/login/", data=data.encode(), headers={"Referer": f"{base}/accounts/login/"}
-                )
-            )
-            raise RuntimeError("signing in did not redirect")
-        except urllib.error.HTTPError as redirect:
-            if redirect.code not in (302, 303):
-                raise
-        results = []
-        for label, path in PAGES:
-            for _ in range(10):
-                opener.open(f"{base}{path}").read()
-            timings = []
-            for _ in range(requests):
-                began = time.perf_counter()
-                response = opener.open(f"{base}{path}")
-                response.read()
-                timings.append((time.perf_counter() - began) * 1000)
-                if response.status != 200:
-                    raise RuntimeError(f"{path} answered {response.status}")
-            results.append((label, statistics.median(timings), percentile(timings, 0.95)))
-        return results
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with gunicorn(env) as base:
+        opener = signed_in(base, LOGIN)
+        return [(label, *time_page(opener, f"{base}{path}", requests)) for label, path in PAGES]
 
 
 if __name__ == "__main__":

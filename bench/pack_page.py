@@ -26,24 +26,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from harness import free_port, postgres_url, recreate_postgres_database
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/clearplan_bench"
-
-
-def recreate_postgres_database(*, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-        connection.execute("DROP DATABASE IF EXISTS clearplan_bench")
-        if not drop_only:
-            connection.execute("CREATE DATABASE clearplan_bench")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+POSTGRES_DATABASE = "clearplan_bench"
+POSTGRES_URL = postgres_url(POSTGRES_DATABASE)
 
 
 class Connection:
@@ -199,7 +187,7 @@ def main() -> None:
         env.pop("DATABASE_URL", None)
         if args.database == "postgres":
             env["DATABASE_URL"] = POSTGRES_URL
-            recreate_postgres_database()
+            recreate_postgres_database(POSTGRES_DATABASE)
         for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"], ["load_demo"]):
             subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
         port = free_port()
@@ -264,7 +252,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
             if args.database == "postgres":
-                recreate_postgres_database(drop_only=True)
+                recreate_postgres_database(POSTGRES_DATABASE, drop_only=True)
 
     print(
         f"gunicorn gthread, {args.workers} workers × {args.threads} threads, {args.connections} connections, "

@@ -16,28 +16,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.cookiejar
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
 # Run as a script, this folder is on the path: the staff pages benchmark's small helpers are shared.
-from staff_pages import NoRedirect, csrf_token, free_port
+from harness import gunicorn, postgres_url, recreate_postgres_database, signed_in, time_page
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 POSTGRES_DATABASE = "clearplan_bench_pipeline"
-POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DATABASE}"
+POSTGRES_URL = postgres_url(POSTGRES_DATABASE)
 LOGIN = ("maya@bench.example", "bench-pipeline-password")
 BATCH = 5000
 
@@ -50,15 +45,6 @@ OPEN_SHARES = {
     "booked": 0.15,
     "not_proceeding": 0.10,
 }
-
-
-def recreate_postgres_database(*, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DATABASE}")
-        if not drop_only:
-            connection.execute(f"CREATE DATABASE {POSTGRES_DATABASE}")
 
 
 # ---------- Seeding (runs in a child process with the benchmark's settings) ----------
@@ -331,11 +317,6 @@ def seed(open_count: int, closed_count: int) -> None:
 # ---------- Timing ----------
 
 
-def percentile(timings: list[float], share: float) -> float:
-    ordered = sorted(timings)
-    return ordered[max(0, int(len(ordered) * share + 0.5) - 1)]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100, help="timed requests per page (after 10 warm-up)")
@@ -360,7 +341,7 @@ def main() -> None:
         env.pop("DATABASE_URL", None)
         if args.database == "postgres":
             env["DATABASE_URL"] = POSTGRES_URL
-            recreate_postgres_database()
+            recreate_postgres_database(POSTGRES_DATABASE)
         try:
             for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
                 subprocess.run(
@@ -376,7 +357,7 @@ def main() -> None:
             results = measure(env, args.requests)
         finally:
             if args.database == "postgres":
-                recreate_postgres_database(drop_only=True)
+                recreate_postgres_database(POSTGRES_DATABASE, drop_only=True)
 
     floor = results[0][1]
     print(f"\n{args.database}, {args.open:,} open + {args.closed:,} completed cases, {args.requests} requests per page")
@@ -388,43 +369,8 @@ def main() -> None:
 
 
 def measure(env: dict[str, str], requests: int) -> list[tuple[str, float, float]]:
-    port = free_port()
-    server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "clearplan.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                opener.open(f"{base}/health/", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-
-        page = opener.open(f"{base}/accounts/login/").read().decode()
-        data = urllib.parse.urlencode(
-            {"csrfmiddlewaretoken": csrf_token(page), "login": LOGIN[0], "password": LOGIN[1]}
-        )
-        try:
-            opener.open(
-                urllib.request.Request(
-                    f"{base}/accounts/login/", data=data.encode(), headers={"Referer": f"{base}/accounts/login/"}
-                )
-            )
-            raise RuntimeError("signing in did not redirect")
-        except urllib.error.HTTPError as redirect:
-            if redirect.code not in (302, 303):
-                raise
-
+    with gunicorn(env) as base:
+        opener = signed_in(base, LOGIN)
         pages = [
             ("floor: /health/", "/health/"),
             ("board", "/pipeline/"),
@@ -443,21 +389,8 @@ def measure(env: dict[str, str], requests: int) -> list[tuple[str, float, float]
                 if person is None:
                     continue
                 path = f"/pipeline/?coordinator={person.group(1)}&value_min=1000"
-            for _ in range(10):
-                opener.open(f"{base}{path}").read()
-            timings = []
-            for _ in range(requests):
-                started = time.perf_counter()
-                response = opener.open(f"{base}{path}")
-                response.read()
-                timings.append((time.perf_counter() - started) * 1000)
-                if response.status != 200:
-                    raise RuntimeError(f"{path} answered {response.status}")
-            results.append((label, statistics.median(timings), percentile(timings, 0.95)))
+            results.append((label, *time_page(opener, f"{base}{path}", requests)))
         return results
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import argparse
 import http.cookiejar
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,27 +24,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from harness import NoRedirect, csrf_token, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 DEMO_LOGIN = ("hannah@harbourhills.example", "harbour-hills-demo")
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    if not match:
-        raise RuntimeError("no CSRF token on the page")
-    return match.group(1)
 
 
 def main() -> None:

@@ -30,12 +30,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from staff_pages import free_port
+from harness import free_port, gunicorn, postgres_url, recreate_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 POSTGRES_DATABASE = "clearplan_bench_ingest"
-POSTGRES_URL = f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DATABASE}"
+POSTGRES_URL = postgres_url(POSTGRES_DATABASE)
 AUTH_TOKEN = "bench-auth-token"  # noqa: S105 - a made-up token for a throwaway server
 PATIENTS = 2000
 PATH = "/hooks/sms/inbound/"
@@ -51,15 +51,6 @@ WORDS = [
 
 def mobile(number: int) -> str:
     return f"+614{number:08d}"
-
-
-def recreate_postgres_database(*, drop_only: bool = False) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DATABASE}")
-        if not drop_only:
-            connection.execute(f"CREATE DATABASE {POSTGRES_DATABASE}")
 
 
 def django_setup() -> None:
@@ -204,7 +195,7 @@ def fire(port: int, requests: list[tuple[str, bytes, dict[str, str]]], clients: 
             if index is None:
                 break
             path, body, headers = requests[index]
-            connection.request("POST", path, body=body, headers=headers)
+            connection.request("POST" if body else "GET", path, body=body or None, headers=headers)
             response = connection.getresponse()
             response.read()
             with lock:
@@ -257,7 +248,7 @@ def main() -> None:
         env.pop("DATABASE_URL", None)
         if args.database == "postgres":
             env["DATABASE_URL"] = POSTGRES_URL
-            recreate_postgres_database()
+            recreate_postgres_database(POSTGRES_DATABASE)
         try:
             subprocess.run(
                 [PYTHON, "manage.py", "migrate", "--noinput", "-v0"],
@@ -270,40 +261,9 @@ def main() -> None:
             subprocess.run([PYTHON, str(Path(__file__).resolve()), "--seed"], cwd=ROOT, env=env, check=True)
             requests, expected = requests_to_send(args.messages, base_url)
             floor_requests = [("/health/", b"", {}) for _ in range(min(args.messages, 1000))]
-            server = subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "gunicorn",
-                    "clearplan.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    str(args.workers),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                        connection.request("GET", "/health/")
-                        connection.getresponse().read()
-                        break
-                    except OSError:
-                        if time.monotonic() > deadline:
-                            raise
-                        time.sleep(0.2)
-                floor_seconds, _ = fire(port, [(p, b, h) for p, b, h in floor_requests], args.clients)
-                # /health/ answers GET only; a POST is refused just as fast, so GET it is.
+            with gunicorn(env, port=port, workers=args.workers):
+                floor_seconds, _ = fire(port, floor_requests, args.clients)
                 seconds, statuses = fire(port, requests, args.clients)
-            finally:
-                server.terminate()
-                server.wait(timeout=10)
             refused = [status for status in statuses if status != 200]
             # The worker puts each kept message in its thread: time how long it takes to catch up.
             began = time.perf_counter()
@@ -325,7 +285,7 @@ def main() -> None:
             )
         finally:
             if args.database == "postgres":
-                recreate_postgres_database(drop_only=True)
+                recreate_postgres_database(POSTGRES_DATABASE, drop_only=True)
     floor_rate = len(floor_requests) / floor_seconds
     rate = len(requests) / seconds
     print(
