@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from clearplan.messaging.conversations.services import MESSAGE_MAX_CHARS, IncomingAttachment
+from clearplan.messaging.conversations.services import WORDS_MAX_CHARS, IncomingAttachment
 from clearplan.messaging.models import SavedReply
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ class ComposerForm(forms.Form):
         label="Message",
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
-        max_length=MESSAGE_MAX_CHARS,
-        error_messages={"max_length": f"Please keep a message to {MESSAGE_MAX_CHARS} characters."},
+        max_length=WORDS_MAX_CHARS,
+        error_messages={"max_length": f"Please keep a message to {WORDS_MAX_CHARS} characters."},
     )
     attachment = forms.FileField(label="Attach a file", required=False)
     submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
@@ -85,7 +85,7 @@ class ComposerForm(forms.Form):
         kind = cleaned.get("kind")
         body = (cleaned.get("body") or "").strip()
         if kind == "reply" and not body and "body" not in self.errors:
-            self.add_error("body", "Write a message first.")
+            self.add_error("body", "Write the message first.")
         if kind == "note" and not body and not cleaned.get("attachment") and "body" not in self.errors:
             self.add_error("body", "Write the note first.")
         return cleaned
@@ -191,6 +191,6 @@ class SavedReplyForm(forms.ModelForm):
 
     def clean_body(self) -> str:
         body = (self.cleaned_data.get("body") or "").strip()
-        if len(body) > MESSAGE_MAX_CHARS:
-            raise ValidationError(f"Please keep a quick reply to {MESSAGE_MAX_CHARS} characters.", code="too_long")
+        if len(body) > WORDS_MAX_CHARS:
+            raise ValidationError(f"Please keep a quick reply to {WORDS_MAX_CHARS} characters.", code="too_long")
         return body

@@ -51,8 +51,7 @@ logger = logging.getLogger("clearplan.messaging.conversations")
 
 CONVERSATION_RECORD_TYPE = "conversation"
 CONVERSATION_MESSAGE_RECORD_TYPE = "conversation_message"
-MESSAGE_MAX_CHARS = 5000
-NOTE_MAX_CHARS = 5000
+WORDS_MAX_CHARS = 5000  # a reply or a note
 PREVIEW_CHARS = 140
 
 # What Clearplan sends a patient that belongs in their thread (not verification codes, which
@@ -313,7 +312,7 @@ class ReplyRoute:
 def reply_routes(conversation: Conversation) -> dict[str, ReplyRoute]:
     """SMS and email for this patient's thread: to whoever wrote last when that number or address is on
     file (a parent texting for their child), otherwise to the pack's usual recipient."""
-    from clearplan.packs.sending import default_recipient, destinations
+    from clearplan.packs.sending import default_recipient, destinations, recipient_name
 
     patient = conversation.patient
     last_in = (
@@ -327,7 +326,7 @@ def reply_routes(conversation: Conversation) -> dict[str, ReplyRoute]:
     if recipient == "guardian" and not patient.has_guardian:
         recipient = "patient"
     found = destinations(patient, recipient)
-    to_whom = patient.guardian_name if recipient == "guardian" else patient.full_name
+    to_whom = recipient_name(patient, recipient)
     return {
         channel: ReplyRoute(
             channel=channel,
@@ -376,6 +375,16 @@ def reply_subject(conversation: Conversation) -> str:
     return f"A message from {conversation.clinic.name}"
 
 
+def _check_words(body: str, *, what: str, required: bool) -> None:
+    """The words of a reply or a note: present (unless a file says it all) and not too long."""
+    if required and not body:
+        raise ValidationError({"body": f"Write the {what} first."}, code="required")
+    if len(body) > WORDS_MAX_CHARS:
+        raise ValidationError(
+            {"body": f"Please keep a {what} to {WORDS_MAX_CHARS} characters (it has {len(body)})."}, code="too_long"
+        )
+
+
 def conversation_reply(
     *,
     conversation: Conversation,
@@ -392,13 +401,7 @@ def conversation_reply(
     from clearplan.messaging.services import message_send
 
     body = (body or "").strip()
-    if not body:
-        raise ValidationError({"body": "Write a message first."}, code="required")
-    if len(body) > MESSAGE_MAX_CHARS:
-        raise ValidationError(
-            {"body": f"Please keep a message to {MESSAGE_MAX_CHARS} characters (it has {len(body)})."},
-            code="too_long",
-        )
+    _check_words(body, what="message", required=True)
     routes = reply_routes(conversation)
     channel = channel or reply_channel(conversation, routes)
     route = routes.get(channel)
@@ -488,12 +491,7 @@ def note_add(
     """An internal note: the team sees it in the thread; the patient never does. The same
     `submission_key` adds it once."""
     body = (body or "").strip()
-    if not body and not attachments:
-        raise ValidationError({"body": "Write the note first."}, code="required")
-    if len(body) > NOTE_MAX_CHARS:
-        raise ValidationError(
-            {"body": f"Please keep a note to {NOTE_MAX_CHARS} characters (it has {len(body)})."}, code="too_long"
-        )
+    _check_words(body, what="note", required=not attachments)
     with transaction.atomic():
         locked = _lock(conversation)
         added = _already_submitted(locked, submission_key)

@@ -81,7 +81,7 @@ def test_an_empty_reply_is_refused_at_the_field(coordinator_client, thread):
     response = coordinator_client.post(send_url(thread), {"kind": "reply", "channel": "sms", "body": " "})
 
     assert response.status_code == 400
-    assert "Write a message first." in response.content.decode()
+    assert "Write the message first." in response.content.decode()
     assert not OutboundMessage.objects.filter(purpose=OutboundMessage.Purpose.CONVERSATION).exists()
 
 
